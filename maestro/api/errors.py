@@ -1,0 +1,98 @@
+"""One mapping from errors to HTTP: every error body is ``{"detail", "error"[, "errors"]}``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from maestro.errors import MaestroError
+
+log = logging.getLogger("maestro.errors")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    411: "length_required",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+}
+
+
+def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def field_name(loc: Sequence[Any]) -> str:
+    """``("body", "metadata_json", "sbom_present")`` -> ``metadata_json.sbom_present``."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header") and len(parts) > 1:
+        parts = parts[1:]
+    name = ""
+    for part in parts:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name or "body"
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for err in exc.errors():
+        field = field_name(err.get("loc", ()))
+        message = str(err.get("msg", "is invalid"))
+        if err.get("type") == "json_invalid":
+            field, message = "body", f"is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})"
+        elif err.get("type") == "extra_forbidden":
+            message = "is not a known field"
+        errors.append({"field": field, "message": message, "type": err.get("type")})
+    return errors
+
+
+async def _maestro_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MaestroError)
+    if exc.status_code >= 500:
+        log.error("request failed: %s", exc.detail)
+    return error_response(exc.status_code, exc.to_body())
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _validation_errors(exc)
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "Invalid request"
+    return error_response(422, {"detail": detail, "error": "validation_failed", "errors": errors})
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "No such endpoint"
+    return error_response(exc.status_code, {"detail": detail, "error": code}, dict(exc.headers or {}))
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, {"detail": "Internal server error", "error": "internal_error"})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(MaestroError, _maestro_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,169 @@
+"""Pure ASGI middleware (cheaper than BaseHTTPMiddleware): request ids, the access
+log line, and the request-body size limit."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+access_log = logging.getLogger("maestro.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any], request_id: str) -> None:
+    payload = orjson.dumps(body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"x-request-id", request_id.encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (the client's ``X-Request-ID`` if sane), returns it in
+    the response headers, enforces the body limit, and logs one JSON line."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, log_requests: bool = True) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        given = _header(scope, b"x-request-id")
+        request_id = (
+            given.decode("latin-1")
+            if given and _REQUEST_ID.match(given.decode("latin-1"))
+            else uuid.uuid4().hex
+        )
+        scope.setdefault("state", {})["request_id"] = request_id
+        _treat_form_as_json(scope)
+        status_holder = [500]
+        rid = request_id.encode()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid)]
+            await send(message)
+
+        try:
+            limited = await self._limited_receive(scope, receive, send, request_id, status_holder)
+            if limited is not None:
+                await self.app(scope, limited, send_with_id)
+        finally:
+            if self.log_requests:
+                self._log(scope, status_holder[0], started, request_id)
+
+    async def _limited_receive(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, status: list[int]
+    ) -> Receive | None:
+        """Refuse a body over the limit before the app reads any of it (413)."""
+        declared = _header(scope, b"content-length")
+        limit = self.max_body_bytes
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                status[0] = 400
+                await _send_json(
+                    send,
+                    400,
+                    {"detail": "Content-Length is not a number", "error": "bad_request"},
+                    request_id,
+                )
+                return None
+            if length > limit:
+                status[0] = 413
+                await _send_json(send, 413, _too_large(limit), request_id)
+                return None
+            return receive
+        if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            return receive
+        # No Content-Length (chunked): buffer up to the limit, then replay.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return receive
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                status[0] = 413
+                await _send_json(send, 413, _too_large(limit), request_id)
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
+
+    @staticmethod
+    def _log(scope: Scope, status: int, started: float, request_id: str) -> None:
+        if not access_log.isEnabledFor(logging.INFO):
+            return
+        client = scope.get("client")
+        access_log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "client": client[0] if client else None,
+            },
+        )
+
+
+def _treat_form_as_json(scope: Scope) -> None:
+    """``curl -d '{...}'`` labels JSON as a form. Maestro accepts no forms, so a body
+    sent as ``application/x-www-form-urlencoded`` is read as the JSON it is."""
+    if scope["method"] not in ("POST", "PATCH", "PUT"):
+        return
+    headers = scope["headers"]
+    for index, (key, value) in enumerate(headers):
+        if key == b"content-type" and value.startswith(b"application/x-www-form-urlencoded"):
+            headers = list(headers)
+            headers[index] = (b"content-type", b"application/json")
+            scope["headers"] = headers
+            return
+
+
+def _too_large(limit: int) -> dict[str, Any]:
+    return {"detail": f"Request body is larger than the {limit}-byte limit", "error": "payload_too_large"}

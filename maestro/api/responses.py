@@ -1,0 +1,34 @@
+"""JSON responses serialized by pydantic-core in one pass (no jsonable_encoder)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import Request, Response
+from pydantic import BaseModel, TypeAdapter
+
+from maestro.pagination import Cursor
+
+JSON = "application/json"
+_adapters: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def json_response(
+    model: BaseModel, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(model.__pydantic_serializer__.to_json(model), status_code, headers, JSON)
+
+
+def page_response(
+    request: Request, items: Sequence[BaseModel], item_type: type[BaseModel], after: Cursor | None
+) -> Response:
+    """A JSON array; a further page is announced in ``Link: <url>; rel="next"``."""
+    adapter = _adapters.get(item_type)
+    if adapter is None:
+        adapter = _adapters[item_type] = TypeAdapter(list[item_type])  # type: ignore[valid-type]
+    headers = {}
+    if after is not None:
+        next_url = request.url.include_query_params(cursor=after.encode())
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return Response(adapter.dump_json(list(items)), 200, headers, JSON)

@@ -1,0 +1,111 @@
+"""/maestro/runs: create, read, list, update; the manifest and the release gate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import AwareDatetime
+
+from maestro.api.deps import DatabaseDep, IntelGraphDep, PageDep
+from maestro.api.responses import json_response, page_response
+from maestro.errors import PreconditionFailed
+from maestro.models import ErrorBody, ReleaseGateResult, Run, RunCreate, RunManifest, RunStatus, RunUpdate
+from maestro.services import gate as gate_service
+from maestro.services import runs as run_service
+from maestro.storage import RunFilter
+
+router = APIRouter(prefix="/maestro/runs", tags=["runs"])
+_ERRORS: dict[int | str, dict[str, object]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+
+
+def _parse_if_match(value: str | None) -> list[int] | None:
+    """ETag versions from If-Match; ``*`` means any (None). Unknown tags match nothing."""
+    if value is None or value.strip() == "*":
+        return None
+    versions = []
+    for tag in value.split(","):
+        tag = tag.strip().removeprefix("W/")
+        if tag.startswith('"v') and tag.endswith('"') and tag[2:-1].isdigit():
+            versions.append(int(tag[2:-1]))
+    if not versions:
+        raise PreconditionFailed("If-Match does not name an ETag this server issued")
+    return versions
+
+
+@router.post("", status_code=201, response_model=Run, responses=_ERRORS)
+def create_run(body: RunCreate, db: DatabaseDep, intelgraph: IntelGraphDep) -> Response:
+    if intelgraph is not None:
+        intelgraph.verify(body.related_entity_ids, body.related_decision_ids)
+    with db.write() as session:
+        run, version = run_service.create_run(session, body)
+    return json_response(run, 201, {"Location": f"/maestro/runs/{run.id}", "ETag": run_service.etag(version)})
+
+
+@router.get("", response_model=list[Run], responses=_ERRORS)
+def list_runs(
+    request: Request,
+    db: DatabaseDep,
+    page: PageDep,
+    owner: Annotated[str | None, Query(max_length=320)] = None,
+    status: RunStatus | None = None,
+    entity_id: Annotated[str | None, Query(max_length=256)] = None,
+    decision_id: Annotated[str | None, Query(max_length=256)] = None,
+    started_after: Annotated[AwareDatetime | None, Query(description="Inclusive.")] = None,
+    started_before: Annotated[AwareDatetime | None, Query(description="Exclusive.")] = None,
+) -> Response:
+    where = RunFilter(
+        owner=owner,
+        status=status.value if status else None,
+        entity_id=entity_id,
+        decision_id=decision_id,
+        started_after=started_after,
+        started_before=started_before,
+    )
+    with db.read() as session:
+        runs, after = run_service.list_runs(session, where, page)
+    return page_response(request, runs, Run, after)
+
+
+@router.get("/{run_id}", response_model=Run, responses=_ERRORS)
+def get_run(run_id: str, db: DatabaseDep, if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    with db.read() as session:
+        run, version = run_service.get_run(session, run_id)
+    tag = run_service.etag(version)
+    if if_none_match is not None and tag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers={"ETag": tag})
+    return json_response(run, headers={"ETag": tag})
+
+
+@router.patch(
+    "/{run_id}",
+    response_model=Run,
+    responses={**_ERRORS, 409: {"model": ErrorBody}, 412: {"model": ErrorBody}},
+)
+def update_run(
+    run_id: str,
+    body: RunUpdate,
+    db: DatabaseDep,
+    intelgraph: IntelGraphDep,
+    if_match: Annotated[str | None, Header(description="An ETag from GET; 412 if the run changed.")] = None,
+) -> Response:
+    versions = _parse_if_match(if_match)
+    if intelgraph is not None:
+        intelgraph.verify(body.related_entity_ids, body.related_decision_ids)
+    with db.write() as session:
+        run, version = run_service.update_run(session, run_id, body, if_match=versions)
+    return json_response(run, headers={"ETag": run_service.etag(version)})
+
+
+@router.get("/{run_id}/manifest", response_model=RunManifest, responses=_ERRORS)
+def get_run_manifest(run_id: str, db: DatabaseDep) -> Response:
+    with db.read() as session:
+        manifest = gate_service.manifest(session, run_id)
+    return json_response(manifest)
+
+
+@router.get("/{run_id}/release-gate", response_model=ReleaseGateResult, responses=_ERRORS)
+def check_release_gate(run_id: str, db: DatabaseDep) -> Response:
+    with db.read() as session:
+        result = gate_service.release_gate(session, run_id)
+    return json_response(result)

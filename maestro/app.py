@@ -1,0 +1,96 @@
+"""The ASGI application.
+
+``create_app(settings)`` builds an app; ``maestro.app:app`` (what the seed's
+``uvicorn maestro.app:app`` command loads) is created on first access from
+the ``MAESTRO_*`` environment, so importing this module has no side effects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from maestro import __version__
+from maestro.api import artifacts, health, packs, runs
+from maestro.api.errors import install_error_handlers
+from maestro.api.middleware import RequestContextMiddleware
+from maestro.config import Settings, get_settings
+from maestro.db import migrate
+from maestro.db.engine import Database
+from maestro.logs import configure_logging
+from maestro.services.intelgraph import IntelGraph
+
+log = logging.getLogger("maestro.app")
+
+
+def prepare_database(db: Database, settings: Settings) -> None:
+    """Migrate (under the lock) or, with auto-migration off, only refuse a newer schema."""
+    if settings.auto_migrate:
+        before = migrate.upgrade(db.engine)
+        if before != migrate.head_revision():
+            log.info("database migrated", extra={"from": before, "to": migrate.head_revision()})
+        return
+    with db.engine.connect() as conn:
+        current = migrate.check_not_newer(conn)
+    if current != migrate.head_revision():
+        log.warning(
+            "database schema is behind this release; /readyz reports not ready until "
+            "`maestro db upgrade` runs",
+            extra={"current": current, "head": migrate.head_revision()},
+        )
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    db = database or Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+    intelgraph = (
+        IntelGraph(str(settings.intelgraph_url), timeout=settings.intelgraph_timeout)
+        if settings.intelgraph_url
+        else None
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        prepare_database(db, settings)
+        yield
+        if intelgraph is not None:
+            intelgraph.close()
+        if database is None:
+            db.dispose()
+
+    app = FastAPI(
+        title="Maestro",
+        version=__version__,
+        summary="Runs, their evidence, disclosure packs and release gates.",
+        lifespan=lifespan,
+    )
+    app.state.db = db
+    app.state.settings = settings
+    app.state.intelgraph = intelgraph
+    install_error_handlers(app)
+    for module in (runs, artifacts, packs, health):
+        app.include_router(module.router)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_request_bytes,
+        log_requests=settings.access_log,
+    )
+    return app
+
+
+_app: FastAPI | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """``maestro.app.app``, built on first use (PEP 562)."""
+    global _app
+    if name == "app":
+        if _app is None:
+            _app = create_app()
+        return _app
+    raise AttributeError(name)

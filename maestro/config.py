@@ -1,0 +1,51 @@
+"""Settings: every knob is a ``MAESTRO_*`` environment variable (see docs/configuration.md)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, HttpUrl
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Process configuration, read once from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="MAESTRO_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".maestro"),
+        description="Where the embedded SQLite database lives by default.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/maestro.db. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/db",
+    )
+    auto_migrate: bool = Field(
+        default=True,
+        description="Apply pending migrations when the server starts (under a lock).",
+    )
+    max_request_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest JSON request body accepted."
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    intelgraph_url: HttpUrl | None = Field(
+        default=None,
+        description="When set, entity/decision ids are checked against this IntelGraph API.",
+    )
+    intelgraph_timeout: float = Field(default=5.0, gt=0, le=120)
+    log_level: str = Field(default="INFO")
+    access_log: bool = Field(default=True, description="One JSON line per request.")
+
+    def resolved_database_url(self) -> str:
+        """The database URL in effect; the SQLite default lives under ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'maestro.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

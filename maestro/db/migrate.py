@@ -1,0 +1,75 @@
+"""Alembic, driven from code: upgrade under a lock, and refuse a database newer than us.
+
+Several replicas may start at once against one PostgreSQL; each takes the same
+transaction-scoped advisory lock, so one migrates and the others then find the
+schema current. On SQLite the write transaction (``BEGIN IMMEDIATE``) is the lock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+
+from maestro.errors import MaestroError
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Arbitrary but fixed: the advisory-lock key every Maestro replica agrees on.
+_PG_LOCK_KEY = 0x6D61657374726F  # "maestro"
+
+
+class SchemaError(MaestroError):
+    code = "schema_error"
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def check_not_newer(conn: Connection) -> str | None:
+    """The database's revision; raises when this code does not know it (a newer release)."""
+    current = current_revision(conn)
+    if current is None:
+        return None
+    script = ScriptDirectory.from_config(alembic_config())
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current not in known:
+        raise SchemaError(
+            f"Database schema revision {current!r} is newer than this Maestro release "
+            f"(head {head_revision()!r}); upgrade Maestro or point it at another database"
+        )
+    return current
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
+    """Migrate to ``revision`` under the migration lock; returns the revision before."""
+    write_engine = engine.execution_options(maestro_write=True)
+    with write_engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        before = check_not_newer(conn)
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return before
+
+
+def is_current(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return current_revision(conn) == head_revision()

@@ -1,0 +1,143 @@
+"""The schema, as SQLAlchemy 2.0 typed ORM classes. Alembic migrations mirror it.
+
+Every list the API filters or pages over has an index that ends in
+``(created_at, id)`` (``started_at`` for runs), so keyset pagination is an
+index range scan at any depth.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from maestro.db.types import UTCDateTime, json_type
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+RUN_STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
+ARTIFACT_KINDS = ("sbom", "slsa_provenance", "risk_assessment", "build_log", "test_report", "other")
+LINK_KINDS = ("entity", "decision")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(512))
+    owner: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cost_estimate: Mapped[float | None] = mapped_column(Float())
+    cost_actual: Mapped[float | None] = mapped_column(Float())
+    related_entity_ids: Mapped[list[str]] = mapped_column(json_type())
+    related_decision_ids: Mapped[list[str]] = mapped_column(json_type())
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", json_type())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer())
+
+    __table_args__ = (
+        CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+        Index("ix_runs_started_at_id", "started_at", "id"),
+        Index("ix_runs_owner_started_at_id", "owner", "started_at", "id"),
+        Index("ix_runs_status_started_at_id", "status", "started_at", "id"),
+    )
+
+
+class RunLinkRow(Base):
+    """One row per (run, entity) or (run, decision): makes ``?entity_id=`` an index lookup.
+
+    ``started_at`` is copied from the run so a filtered list pages on this index alone.
+    """
+
+    __tablename__ = "run_links"
+
+    run_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", LINK_KINDS), name="kind"),
+        Index("ix_run_links_kind_target_id_started_at_run_id", "kind", "target_id", "started_at", "run_id"),
+    )
+
+
+class ArtifactRow(Base):
+    __tablename__ = "artifacts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(36), ForeignKey("runs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    path_or_uri: Mapped[str] = mapped_column(String(4096))
+    content_hash: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sbom_present: Mapped[bool] = mapped_column(Boolean())
+    slsa_provenance_present: Mapped[bool] = mapped_column(Boolean())
+    risk_assessment_present: Mapped[bool] = mapped_column(Boolean())
+    additional_metadata: Mapped[dict[str, Any]] = mapped_column(json_type())
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", ARTIFACT_KINDS), name="kind"),
+        Index("ix_artifacts_created_at_id", "created_at", "id"),
+        Index("ix_artifacts_run_id_created_at_id", "run_id", "created_at", "id"),
+        Index("ix_artifacts_kind_created_at_id", "kind", "created_at", "id"),
+    )
+
+
+class DisclosurePackRow(Base):
+    __tablename__ = "disclosure_packs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(36), ForeignKey("runs.id", ondelete="CASCADE"))
+    summary: Mapped[str] = mapped_column(Text())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", json_type())
+
+    __table_args__ = (
+        Index("ix_disclosure_packs_created_at_id", "created_at", "id"),
+        Index("ix_disclosure_packs_run_id_created_at_id", "run_id", "created_at", "id"),
+    )
+
+
+class DisclosurePackArtifactRow(Base):
+    """The ordered artifact list of a pack, with real foreign keys to both sides."""
+
+    __tablename__ = "disclosure_pack_artifacts"
+
+    pack_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("disclosure_packs.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    artifact_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("artifacts.id", ondelete="CASCADE"), index=True
+    )

@@ -1,0 +1,62 @@
+"""Keyset pagination on ``(created_at, id)`` with an opaque cursor.
+
+A cursor is the sort key of the last row a page returned, base64url-encoded;
+the next page starts strictly after it, so page 1000 costs what page 1 costs
+and rows inserted meanwhile never shift a page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import orjson
+
+from maestro.errors import ValidationFailed
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+MAX_CURSOR_LENGTH = 512
+
+
+class Order(StrEnum):
+    DESC = "desc"
+    ASC = "asc"
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    created_at: datetime
+    id: str
+
+    def encode(self) -> str:
+        raw = orjson.dumps([self.created_at.isoformat(), self.id])
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        try:
+            if len(token) > MAX_CURSOR_LENGTH:
+                raise ValueError
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            stamp, ident = orjson.loads(raw)
+            created_at = datetime.fromisoformat(stamp)
+            if created_at.tzinfo is None or not isinstance(ident, str):
+                raise ValueError
+        except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+            raise ValidationFailed.for_field(
+                "cursor", "is not a cursor this server issued (take it from the Link header)"
+            ) from None
+        return cls(created_at, ident)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Which slice of a list to read."""
+
+    limit: int = DEFAULT_LIMIT
+    after: Cursor | None = None
+    order: Order = Order.DESC

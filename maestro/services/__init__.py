@@ -1,0 +1,1 @@
+"""Use cases: each takes a Session, returns wire models and raises MaestroError."""

@@ -1,0 +1,188 @@
+"""Runs: create, read, list, and update under the lifecycle rules.
+
+Lifecycle: ``pending`` may go to any other status (the seed's walkthrough moves
+a new run straight to ``succeeded``); ``running`` may go to ``succeeded``,
+``failed`` or ``cancelled``; those three are terminal. Reaching a terminal
+status stamps ``finished_at`` unless the client gave it.
+
+Every update is a compare-and-swap on the row's ``version`` (also its ETag),
+so a concurrent writer is never silently overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from maestro import storage
+from maestro.errors import (
+    InvalidTransition,
+    PreconditionFailed,
+    RunNotFound,
+    ValidationFailed,
+)
+from maestro.ids import uuid7
+from maestro.models import TERMINAL_STATUSES, Run, RunCreate, RunStatus, RunUpdate
+from maestro.pagination import Cursor, Page
+from maestro.services.rows import run_from_row
+
+MAX_METADATA_BYTES = 1024 * 1024
+_CAS_ATTEMPTS = 5
+
+ALLOWED_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
+    RunStatus.PENDING: frozenset(
+        {RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED}
+    ),
+    RunStatus.RUNNING: frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED}),
+    RunStatus.SUCCEEDED: frozenset(),
+    RunStatus.FAILED: frozenset(),
+    RunStatus.CANCELLED: frozenset(),
+}
+_NOT_NULL_ON_UPDATE = ("name", "status", "related_entity_ids", "related_decision_ids", "metadata")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def etag(version: int) -> str:
+    return f'"v{version}"'
+
+
+def create_run(session: Session, data: RunCreate) -> tuple[Run, int]:
+    now = _now()
+    run_id = uuid7()
+    values = {
+        "id": run_id,
+        "name": data.name,
+        "owner": data.owner,
+        "status": data.status.value,
+        "started_at": now,
+        "finished_at": now if data.status in TERMINAL_STATUSES else None,
+        "cost_estimate": data.cost_estimate,
+        "cost_actual": data.cost_actual,
+        "related_entity_ids": data.related_entity_ids,
+        "related_decision_ids": data.related_decision_ids,
+        "metadata": data.metadata,
+        "updated_at": now,
+        "version": 1,
+    }
+    storage.insert_run(session, values)
+    storage.set_links(session, run_id, "entity", data.related_entity_ids, now, replace=False)
+    storage.set_links(session, run_id, "decision", data.related_decision_ids, now, replace=False)
+    return run_from_row(SimpleNamespace(**values)), 1
+
+
+def get_run(session: Session, run_id: str) -> tuple[Run, int]:
+    row = storage.get_run(session, run_id)
+    if row is None:
+        raise RunNotFound()
+    return run_from_row(row), row.version
+
+
+def list_runs(session: Session, where: storage.RunFilter, page: Page) -> tuple[list[Run], Cursor | None]:
+    rows = storage.list_runs(session, where, page)
+    runs = [run_from_row(r) for r in rows[: page.limit]]
+    after = Cursor(runs[-1].started_at, runs[-1].id) if len(rows) > page.limit else None
+    return runs, after
+
+
+def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """RFC 7396 JSON merge patch, without mutating either argument."""
+    result = dict(target)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge_patch(result[key], value)
+        elif isinstance(value, dict):
+            result[key] = merge_patch({}, value)
+        else:
+            result[key] = value
+    return result
+
+
+def check_transition(current: RunStatus, new: RunStatus) -> None:
+    if new == current:
+        return
+    allowed = ALLOWED_TRANSITIONS[current]
+    if new in allowed:
+        return
+    if current in TERMINAL_STATUSES:
+        raise InvalidTransition(
+            f"Run is '{current.value}', a terminal status; it cannot change to '{new.value}' "
+            "(allowed transitions: none)"
+        )
+    choices = ", ".join(sorted(s.value for s in allowed))
+    raise InvalidTransition(
+        f"Run status cannot change from '{current.value}' to '{new.value}' (allowed transitions: {choices})"
+    )
+
+
+def _changes(row: Any, data: RunUpdate, now: datetime) -> dict[str, Any]:
+    """The column values an update writes; raises on a rule it breaks."""
+    sent = data.model_fields_set
+    for field in _NOT_NULL_ON_UPDATE:
+        if field in sent and getattr(data, field) is None:
+            raise ValidationFailed.for_field(field, "may not be null")
+    current = RunStatus(row.status)
+    values: dict[str, Any] = {"updated_at": now}
+    status = data.status or current
+    check_transition(current, status)
+    values["status"] = status.value
+    for field in ("name", "cost_estimate", "cost_actual", "related_entity_ids", "related_decision_ids"):
+        if field in sent:
+            values[field] = getattr(data, field)
+    finished_at = data.finished_at if "finished_at" in sent else row.finished_at
+    if finished_at is None and status in TERMINAL_STATUSES:
+        finished_at = row.finished_at or now
+        if "finished_at" in sent:
+            raise ValidationFailed.for_field("finished_at", f"may not be null on a '{status.value}' run")
+    if finished_at is not None:
+        if status not in TERMINAL_STATUSES:
+            raise ValidationFailed.for_field(
+                "finished_at", f"can only be set when the run ends (status is '{status.value}')"
+            )
+        if finished_at < row.started_at:
+            raise ValidationFailed.for_field(
+                "finished_at", f"must not be before started_at ({row.started_at.isoformat()})"
+            )
+    values["finished_at"] = finished_at
+    if data.metadata is not None:
+        merged = merge_patch(row.metadata, data.metadata)
+        if len(orjson.dumps(merged)) > MAX_METADATA_BYTES:
+            raise ValidationFailed.for_field(
+                "metadata", f"would exceed {MAX_METADATA_BYTES} bytes once merged"
+            )
+        values["metadata"] = merged
+    return values
+
+
+def update_run(
+    session: Session, run_id: str, data: RunUpdate, *, if_match: Sequence[int] | None = None
+) -> tuple[Run, int]:
+    """Apply ``data``; with ``if_match`` (ETag versions) only if the run is still at one of them."""
+    for _ in range(_CAS_ATTEMPTS):
+        row = storage.get_run(session, run_id)
+        if row is None:
+            raise RunNotFound()
+        if if_match is not None and row.version not in if_match:
+            raise PreconditionFailed(
+                f"Run has changed (current ETag {etag(row.version)}); fetch it again and retry"
+            )
+        now = _now()
+        values = _changes(row, data, now)
+        if storage.update_run_if_version(session, run_id, row.version, values):
+            for kind in ("entity", "decision"):
+                ids = values.get(f"related_{kind}_ids")
+                if ids is not None:
+                    storage.set_links(session, run_id, kind, ids, row.started_at, replace=True)
+            fresh = storage.get_run(session, run_id)
+            assert fresh is not None
+            return run_from_row(fresh), fresh.version
+    raise PreconditionFailed("Run is being changed concurrently; retry the update")
