@@ -46,7 +46,7 @@ def evaluate_release_gate(
     compliant_ids = [a.id for a in artifacts if a.compliant]
     reasons: list[str] = []
     if status is not RunStatus.SUCCEEDED:
-        reasons.append(f"Run status is '{status.value}'; the release gate requires 'succeeded'")
+        reasons.append(f"Run status is '{status.value}', but the release gate requires 'succeeded'")
     if not compliant_ids:
         reasons.append(
             f"No artifacts meet compliance requirements: {COMPLIANCE_RULE} "

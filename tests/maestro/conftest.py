@@ -1,0 +1,137 @@
+"""Fixtures. The seed's names are kept: ``maestro_store`` (a fresh database),
+``client`` (a TestClient on the real app), ``sample_run_data`` and
+``sample_artifact_metadata``.
+
+Every test runs on SQLite and again on PostgreSQL when MAESTRO_TEST_DATABASE_URL
+is set; with MAESTRO_REQUIRE_POSTGRES=1 (CI) a missing PostgreSQL fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from maestro.app import create_app
+from maestro.config import Settings
+from maestro.db import migrate
+from maestro.db.engine import Database
+from tests.maestro.databases import (
+    POSTGRES_ENV,
+    REQUIRE_POSTGRES_ENV,
+    PostgresServer,
+    postgres_url,
+    sqlite_database,
+    sqlite_template,
+    truncate_all,
+)
+
+ALL_FLAGS = {"sbom_present": True, "slsa_provenance_present": True, "risk_assessment_present": True}
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    url = postgres_url()
+    if url is None:
+        if os.environ.get(REQUIRE_POSTGRES_ENV) == "1":
+            pytest.fail(f"{REQUIRE_POSTGRES_ENV}=1 but {POSTGRES_ENV} is not set")
+        pytest.skip(f"PostgreSQL half skipped: set {POSTGRES_ENV} to run it")
+    server = PostgresServer(url)
+    yield server
+    server.drop_all()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def _session_database(
+    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """SQLite: the migrated template path. PostgreSQL: one migrated Database for the session."""
+    if backend == "sqlite":
+        yield sqlite_template(tmp_path_factory.mktemp("template"))
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    db = Database(server.create())
+    migrate.upgrade(db.engine)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def maestro_store(backend: str, _session_database: Any, tmp_path: Path) -> Iterator[Database]:
+    """A fresh, migrated, empty database."""
+    if backend == "sqlite":
+        db = sqlite_database(_session_database, tmp_path)
+        yield db
+        db.dispose()
+    else:
+        truncate_all(_session_database)
+        yield _session_database
+
+
+@pytest.fixture
+def settings(maestro_store: Database, tmp_path: Path) -> Settings:
+    return Settings(database_url=maestro_store.url, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def app(settings: Settings, maestro_store: Database) -> FastAPI:
+    return create_app(settings, database=maestro_store)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def sample_run_data() -> dict[str, Any]:
+    return {
+        "name": "Entity network analysis - Q4 2025",
+        "owner": "analyst@example.com",
+        "cost_estimate": 15.0,
+        "related_entity_ids": ["entity-456", "entity-789"],
+        "related_decision_ids": ["decision-101"],
+        "metadata": {"project": "counter-intel", "priority": "high"},
+    }
+
+
+@pytest.fixture
+def sample_artifact_metadata() -> dict[str, Any]:
+    return {**ALL_FLAGS, "additional_metadata": {"scanner": "syft", "format": "cyclonedx"}}
+
+
+@pytest.fixture
+def make_run(client: TestClient, sample_run_data: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+    def _make(**overrides: Any) -> dict[str, Any]:
+        response = client.post("/maestro/runs", json={**sample_run_data, **overrides})
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    return _make
+
+
+@pytest.fixture
+def make_artifact(client: TestClient) -> Callable[..., dict[str, Any]]:
+    def _make(run_id: str, kind: str = "other", **flags: Any) -> dict[str, Any]:
+        body = {
+            "run_id": run_id,
+            "kind": kind,
+            "path_or_uri": f"s3://artifacts/{kind}.json",
+            "metadata_json": flags,
+        }
+        response = client.post("/maestro/artifacts", json=body)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    return _make
