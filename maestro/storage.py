@@ -80,8 +80,12 @@ def set_links(
         session.execute(insert(links_t), rows)
 
 
-def get_run(session: Session, run_id: str) -> Row[Any] | None:
-    return session.execute(select(runs_t).where(runs_t.c.id == run_id)).first()
+def get_run(session: Session, run_id: str, *, for_update: bool = False) -> Row[Any] | None:
+    """One run; ``for_update`` row-locks it on PostgreSQL (SQLite's write lock covers it)."""
+    stmt = select(runs_t).where(runs_t.c.id == run_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.execute(stmt).first()
 
 
 def run_exists(session: Session, run_id: str) -> bool:

@@ -5,8 +5,11 @@ a new run straight to ``succeeded``); ``running`` may go to ``succeeded``,
 ``failed`` or ``cancelled``; those three are terminal. Reaching a terminal
 status stamps ``finished_at`` unless the client gave it.
 
-Every update is a compare-and-swap on the row's ``version`` (also its ETag),
-so a concurrent writer is never silently overwritten.
+An update reads the run under a row lock (``SELECT ... FOR UPDATE`` on
+PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers), checks
+``If-Match`` against its ``version`` (also its ETag), and writes with a
+compare-and-swap on that version as a second line of defence, so a concurrent
+writer is never silently overwritten.
 """
 
 from __future__ import annotations
@@ -168,7 +171,7 @@ def update_run(
 ) -> tuple[Run, int]:
     """Apply ``data``; with ``if_match`` (ETag versions) only if the run is still at one of them."""
     for _ in range(_CAS_ATTEMPTS):
-        row = storage.get_run(session, run_id)
+        row = storage.get_run(session, run_id, for_update=True)
         if row is None:
             raise RunNotFound()
         if if_match is not None and row.version not in if_match:
