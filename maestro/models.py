@@ -25,6 +25,7 @@ from pydantic import (
 
 MAX_IDS = 1000
 MAX_JSON_DEPTH = 32
+MAX_JSON_INT = 2**63 - 1
 
 
 class RunStatus(StrEnum):
@@ -79,6 +80,8 @@ def _check_json(value: dict[str, Any]) -> dict[str, Any]:
             _check_text(node)
         elif isinstance(node, float) and not math.isfinite(node):
             raise ValueError("numbers must be finite (no NaN or Infinity)")
+        elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > MAX_JSON_INT:
+            raise ValueError("integers must fit in 64 bits")
     return value
 
 

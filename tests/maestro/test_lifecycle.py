@@ -81,7 +81,9 @@ def test_reaching_terminal_state_sets_finished_at(client: TestClient, make_run: 
 def test_client_finished_at_is_kept(client: TestClient, make_run: MakeRun) -> None:
     run = make_run()
     when = "2999-01-01T10:30:00Z"
-    assert patch(client, run["id"], {"status": "succeeded", "finished_at": when}).json()["finished_at"] == when
+    assert (
+        patch(client, run["id"], {"status": "succeeded", "finished_at": when}).json()["finished_at"] == when
+    )
 
 
 def test_finished_at_with_offset_is_normalised_to_utc(client: TestClient, make_run: MakeRun) -> None:
@@ -136,7 +138,11 @@ def test_owner_cannot_be_changed(client: TestClient, make_run: MakeRun) -> None:
 def test_metadata_is_a_json_merge_patch(client: TestClient, make_run: MakeRun) -> None:
     run = make_run(metadata={"a": 1, "nested": {"x": 1, "y": 2}, "drop": True})
     body = {"metadata": {"nested": {"y": None, "z": 3}, "drop": None, "b": [1, 2]}}
-    assert patch(client, run["id"], body).json()["metadata"] == {"a": 1, "nested": {"x": 1, "z": 3}, "b": [1, 2]}
+    assert patch(client, run["id"], body).json()["metadata"] == {
+        "a": 1,
+        "nested": {"x": 1, "z": 3},
+        "b": [1, 2],
+    }
 
 
 def test_empty_patch_is_harmless(client: TestClient, make_run: MakeRun) -> None:
@@ -184,7 +190,9 @@ class TestETags:
         assert response.status_code == 304
         assert response.content == b""
 
-    def test_concurrent_if_match_patches_exactly_one_wins(self, client: TestClient, make_run: MakeRun) -> None:
+    def test_concurrent_if_match_patches_exactly_one_wins(
+        self, client: TestClient, make_run: MakeRun
+    ) -> None:
         run = make_run()
         tag = client.get(f"/maestro/runs/{run['id']}").headers["etag"]
         writers = 8
@@ -207,7 +215,9 @@ class TestETags:
         final = client.get(f"/maestro/runs/{run['id']}")
         assert final.headers["etag"] == '"v2"'
 
-    def test_concurrent_patches_without_if_match_all_apply(self, client: TestClient, make_run: MakeRun) -> None:
+    def test_concurrent_patches_without_if_match_all_apply(
+        self, client: TestClient, make_run: MakeRun
+    ) -> None:
         run = make_run(metadata={})
         writers = 8
         barrier = threading.Barrier(writers)

@@ -44,7 +44,10 @@ def no_runs(client: TestClient) -> bool:
         ({"name": "n\x00", "owner": "o"}, "name"),
         ({"name": "n", "owner": "o", "related_entity_ids": "e-1"}, "related_entity_ids"),
         ({"name": "n", "owner": "o", "related_entity_ids": ["e"] * 2}, "related_entity_ids"),
-        ({"name": "n", "owner": "o", "related_entity_ids": [f"e{i}" for i in range(1001)]}, "related_entity_ids"),
+        (
+            {"name": "n", "owner": "o", "related_entity_ids": [f"e{i}" for i in range(1001)]},
+            "related_entity_ids",
+        ),
         ({"name": "n", "owner": "o", "related_decision_ids": ["d" * 257]}, "related_decision_ids[0]"),
         ({"name": "n", "owner": "o", "metadata": []}, "metadata"),
         ({"name": "n", "owner": "o", "metadata": {"k": "\x00"}}, "metadata"),
@@ -53,7 +56,9 @@ def no_runs(client: TestClient) -> bool:
         ({"name": "n", "owner": "o", "id": "mine"}, "id"),
     ],
 )
-def test_bad_run_payloads_are_422_naming_the_field(client: TestClient, payload: dict[str, Any], field: str) -> None:
+def test_bad_run_payloads_are_422_naming_the_field(
+    client: TestClient, payload: dict[str, Any], field: str
+) -> None:
     assert_error(client.post("/maestro/runs", json=payload), 422, "validation_failed", field)
     assert no_runs(client)
 
@@ -71,10 +76,10 @@ def test_metadata_nesting_is_bounded(client: TestClient) -> None:
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_non_finite_numbers_are_refused(client: TestClient, literal: str) -> None:
-    raw = '{"name": "n", "owner": "o", "metadata": {"x": %s}}' % literal
+    raw = f'{{"name": "n", "owner": "o", "metadata": {{"x": {literal}}}}}'
     response = client.post("/maestro/runs", content=raw, headers={"content-type": "application/json"})
     assert_error(response, 422, "validation_failed", "metadata")
-    raw = '{"name": "n", "owner": "o", "cost_estimate": %s}' % literal
+    raw = f'{{"name": "n", "owner": "o", "cost_estimate": {literal}}}'
     response = client.post("/maestro/runs", content=raw, headers={"content-type": "application/json"})
     assert_error(response, 422, "validation_failed", "cost_estimate")
     assert no_runs(client)
@@ -87,7 +92,9 @@ def test_lone_surrogate_is_refused(client: TestClient) -> None:
 
 
 def test_malformed_json_is_422(client: TestClient) -> None:
-    response = client.post("/maestro/runs", content=b'{"name": ', headers={"content-type": "application/json"})
+    response = client.post(
+        "/maestro/runs", content=b'{"name": ', headers={"content-type": "application/json"}
+    )
     body = assert_error(response, 422, "validation_failed", "body")
     assert "not valid JSON" in body["detail"]
 
@@ -151,17 +158,27 @@ def test_bad_content_length_is_400(client: TestClient) -> None:
         ({"run_id": "r", "kind": "sbom", "path_or_uri": "x" * 4097}, "path_or_uri"),
         ({"run_id": "r", "kind": "sbom", "path_or_uri": "s3://x", "content_hash": 7}, "content_hash"),
         (
-            {"run_id": "r", "kind": "sbom", "path_or_uri": "s3://x", "metadata_json": {"sbom_present": "yes"}},
+            {
+                "run_id": "r",
+                "kind": "sbom",
+                "path_or_uri": "s3://x",
+                "metadata_json": {"sbom_present": "yes"},
+            },
             "metadata_json.sbom_present",
         ),
         (
             {"run_id": "r", "kind": "sbom", "path_or_uri": "s3://x", "metadata_json": {"sbom": True}},
             "metadata_json.sbom",
         ),
-        ({"run_id": "r", "kind": "sbom", "path_or_uri": "s3://x", "created_at": "2025-01-01T00:00:00Z"}, "created_at"),
+        (
+            {"run_id": "r", "kind": "sbom", "path_or_uri": "s3://x", "created_at": "2025-01-01T00:00:00Z"},
+            "created_at",
+        ),
     ],
 )
-def test_bad_artifact_payloads_are_422(client: TestClient, make_run: MakeRun, payload: dict[str, Any], field: str) -> None:
+def test_bad_artifact_payloads_are_422(
+    client: TestClient, make_run: MakeRun, payload: dict[str, Any], field: str
+) -> None:
     run = make_run()
     if "run_id" in payload:
         payload = {**payload, "run_id": run["id"]}
@@ -180,7 +197,9 @@ def test_bad_artifact_payloads_are_422(client: TestClient, make_run: MakeRun, pa
         ({"run_id": "RUN", "summary": "s", "extra": 1}, "extra"),
     ],
 )
-def test_bad_pack_payloads_are_422(client: TestClient, make_run: MakeRun, payload: dict[str, Any], field: str) -> None:
+def test_bad_pack_payloads_are_422(
+    client: TestClient, make_run: MakeRun, payload: dict[str, Any], field: str
+) -> None:
     run = make_run()
     if payload.get("run_id") == "RUN":
         payload = {**payload, "run_id": run["id"]}
