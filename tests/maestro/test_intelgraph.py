@@ -43,7 +43,7 @@ def intelgraph() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeIntelGraphHandler)
     FakeIntelGraphHandler.seen = []
     FakeIntelGraphHandler.broken = False
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/api"
     server.shutdown()
