@@ -42,10 +42,20 @@ def db_current() -> None:
     try:
         with db.engine.connect() as conn:
             current = migrate.current_revision(conn)
+            try:
+                migrate.check_not_newer(conn)
+                newer = False
+            except migrate.SchemaError:
+                newer = True
     finally:
         db.dispose()
     head = migrate.head_revision()
-    state = "current" if current == head else "behind" if current else "empty"
+    if current is None:
+        state = "empty"
+    elif newer:
+        state = "newer than this release"
+    else:
+        state = "current" if current == head else "behind"
     typer.echo(f"database: {current or '-'}  head: {head}  ({state})")
 
 

@@ -131,6 +131,11 @@ class _Input(BaseModel):
 class RunCreate(_Input):
     name: Name  # type: ignore[valid-type]
     owner: Owner  # type: ignore[valid-type]
+    started_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the run really started, for runs recorded after the fact; "
+        "default: now. May not be in the future.",
+    )
     status: RunStatus = RunStatus.PENDING
     cost_estimate: Cost | None = None
     cost_actual: Cost | None = None

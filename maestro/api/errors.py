@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 
 from maestro.errors import MaestroError
@@ -86,6 +87,30 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, {"detail": detail, "error": code}, dict(exc.headers or {}))
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A database that is down or not migrated is a 503 the operator can act on, not a 500."""
+    assert isinstance(exc, DBAPIError)
+    if isinstance(exc, OperationalError) and not _schema_missing(exc):
+        log.error("database unavailable: %s", type(exc.orig).__name__)
+        return error_response(
+            503, {"detail": "Database unavailable; retry later", "error": "database_unavailable"}
+        )
+    if _schema_missing(exc):
+        return error_response(
+            503,
+            {
+                "detail": "Database schema is not current; run `maestro db upgrade`",
+                "error": "schema_not_current",
+            },
+        )
+    return await _unexpected_error(request, exc)
+
+
+def _schema_missing(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
+
+
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return error_response(500, {"detail": "Internal server error", "error": "internal_error"})
@@ -95,4 +120,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(MaestroError, _maestro_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -61,7 +61,10 @@ class RequestContextMiddleware:
             else uuid.uuid4().hex
         )
         scope.setdefault("state", {})["request_id"] = request_id
-        _treat_form_as_json(scope)
+        if not _accept_content_type(scope):
+            await _send_json(send, 415, _UNSUPPORTED, request_id)
+            self._log(scope, 415, started, request_id)
+            return
         status_holder = [500]
         rid = request_id.encode()
 
@@ -151,18 +154,31 @@ class RequestContextMiddleware:
         )
 
 
-def _treat_form_as_json(scope: Scope) -> None:
-    """``curl -d '{...}'`` labels JSON as a form. Maestro accepts no forms, so a body
-    sent as ``application/x-www-form-urlencoded`` is read as the JSON it is."""
+_UNSUPPORTED = {
+    "detail": "Content-Type must be application/json (or omitted)",
+    "error": "unsupported_media_type",
+}
+_FORM = b"application/x-www-form-urlencoded"
+
+
+def _accept_content_type(scope: Scope) -> bool:
+    """JSON bodies only. ``curl -d '{...}'`` labels JSON as a form; Maestro accepts no
+    forms, so such a body is relabelled and read as the JSON it is. Anything else that
+    is not JSON (or multipart, for uploads) is refused with 415."""
     if scope["method"] not in ("POST", "PATCH", "PUT"):
-        return
+        return True
     headers = scope["headers"]
     for index, (key, value) in enumerate(headers):
-        if key == b"content-type" and value.startswith(b"application/x-www-form-urlencoded"):
+        if key != b"content-type":
+            continue
+        media = bytes(value).split(b";", 1)[0].strip().lower()
+        if media == _FORM:
             headers = list(headers)
             headers[index] = (b"content-type", b"application/json")
             scope["headers"] = headers
-            return
+            return True
+        return media == b"application/json" or media.endswith(b"+json") or media.startswith(b"multipart/")
+    return True
 
 
 def _too_large(limit: int) -> dict[str, Any]:

@@ -33,6 +33,12 @@ def _parse_if_match(value: str | None) -> list[int] | None:
     return versions
 
 
+def _matches_none(header: str, tag: str) -> bool:
+    """If-None-Match uses weak comparison (RFC 9110): ``W/"v1"`` matches ``"v1"``."""
+    candidates = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in candidates or tag in candidates
+
+
 @router.post("", status_code=201, response_model=Run, responses=_ERRORS)
 def create_run(body: RunCreate, db: DatabaseDep, intelgraph: IntelGraphDep) -> Response:
     if intelgraph is not None:
@@ -72,7 +78,7 @@ def get_run(run_id: str, db: DatabaseDep, if_none_match: Annotated[str | None, H
     with db.read() as session:
         run, version = run_service.get_run(session, run_id)
     tag = run_service.etag(version)
-    if if_none_match is not None and tag in [t.strip() for t in if_none_match.split(",")]:
+    if if_none_match is not None and _matches_none(if_none_match, tag):
         return Response(status_code=304, headers={"ETag": tag})
     return json_response(run, headers={"ETag": tag})
 

@@ -15,7 +15,7 @@ writer is never silently overwritten.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -35,6 +35,8 @@ from maestro.pagination import Cursor, Page
 from maestro.services.rows import run_from_row
 
 MAX_METADATA_BYTES = 1024 * 1024
+# Clocks disagree a little; a timestamp further ahead than this is a mistake, not skew.
+CLOCK_SKEW = timedelta(minutes=5)
 _CAS_ATTEMPTS = 5
 
 ALLOWED_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
@@ -57,16 +59,25 @@ def etag(version: int) -> str:
     return f'"v{version}"'
 
 
+def _not_in_future(field: str, value: datetime, now: datetime) -> None:
+    if value > now + CLOCK_SKEW:
+        raise ValidationFailed.for_field(
+            field, f"is in the future ({value.isoformat()} > now {now.isoformat()})"
+        )
+
+
 def create_run(session: Session, data: RunCreate) -> tuple[Run, int]:
     now = _now()
+    started_at = data.started_at.astimezone(UTC) if data.started_at else now
+    _not_in_future("started_at", started_at, now)
     run_id = uuid7()
     values = {
         "id": run_id,
         "name": data.name,
         "owner": data.owner,
         "status": data.status.value,
-        "started_at": now,
-        "finished_at": now if data.status in TERMINAL_STATUSES else None,
+        "started_at": started_at,
+        "finished_at": max(now, started_at) if data.status in TERMINAL_STATUSES else None,
         "cost_estimate": data.cost_estimate,
         "cost_actual": data.cost_actual,
         "related_entity_ids": data.related_entity_ids,
@@ -76,8 +87,8 @@ def create_run(session: Session, data: RunCreate) -> tuple[Run, int]:
         "version": 1,
     }
     storage.insert_run(session, values)
-    storage.set_links(session, run_id, "entity", data.related_entity_ids, now, replace=False)
-    storage.set_links(session, run_id, "decision", data.related_decision_ids, now, replace=False)
+    storage.set_links(session, run_id, "entity", data.related_entity_ids, started_at, replace=False)
+    storage.set_links(session, run_id, "decision", data.related_decision_ids, started_at, replace=False)
     return run_from_row(SimpleNamespace(**values)), 1
 
 
@@ -127,35 +138,42 @@ def check_transition(current: RunStatus, new: RunStatus) -> None:
     )
 
 
+def _finished_at(row: Any, data: RunUpdate, status: RunStatus, now: datetime) -> datetime | None:
+    """The run's finished_at after the update: given, kept, or stamped on reaching the end."""
+    sent = "finished_at" in data.model_fields_set
+    if sent and data.finished_at is None and status in TERMINAL_STATUSES:
+        raise ValidationFailed.for_field("finished_at", f"may not be null on a '{status.value}' run")
+    finished_at = data.finished_at if sent else row.finished_at
+    if finished_at is None:
+        return max(now, row.started_at) if status in TERMINAL_STATUSES else None
+    if status not in TERMINAL_STATUSES:
+        raise ValidationFailed.for_field(
+            "finished_at", f"can only be set when the run ends (status is '{status.value}')"
+        )
+    if sent:
+        _not_in_future("finished_at", finished_at, now)
+    if finished_at < row.started_at:
+        raise ValidationFailed.for_field(
+            "finished_at", f"must not be before started_at ({row.started_at.isoformat()})"
+        )
+    return finished_at
+
+
 def _changes(row: Any, data: RunUpdate, now: datetime) -> dict[str, Any]:
-    """The column values an update writes; raises on a rule it breaks."""
+    """The columns an update changes (empty when it changes nothing); raises on a broken rule."""
     sent = data.model_fields_set
     for field in _NOT_NULL_ON_UPDATE:
         if field in sent and getattr(data, field) is None:
             raise ValidationFailed.for_field(field, "may not be null")
-    current = RunStatus(row.status)
-    values: dict[str, Any] = {"updated_at": now}
-    status = data.status or current
-    check_transition(current, status)
-    values["status"] = status.value
+    status = data.status or RunStatus(row.status)
+    check_transition(RunStatus(row.status), status)
+    values: dict[str, Any] = {
+        "status": status.value,
+        "finished_at": _finished_at(row, data, status, now),
+    }
     for field in ("name", "cost_estimate", "cost_actual", "related_entity_ids", "related_decision_ids"):
         if field in sent:
             values[field] = getattr(data, field)
-    finished_at = data.finished_at if "finished_at" in sent else row.finished_at
-    if finished_at is None and status in TERMINAL_STATUSES:
-        finished_at = row.finished_at or now
-        if "finished_at" in sent:
-            raise ValidationFailed.for_field("finished_at", f"may not be null on a '{status.value}' run")
-    if finished_at is not None:
-        if status not in TERMINAL_STATUSES:
-            raise ValidationFailed.for_field(
-                "finished_at", f"can only be set when the run ends (status is '{status.value}')"
-            )
-        if finished_at < row.started_at:
-            raise ValidationFailed.for_field(
-                "finished_at", f"must not be before started_at ({row.started_at.isoformat()})"
-            )
-    values["finished_at"] = finished_at
     if data.metadata is not None:
         merged = merge_patch(row.metadata, data.metadata)
         if len(orjson.dumps(merged)) > MAX_METADATA_BYTES:
@@ -163,7 +181,8 @@ def _changes(row: Any, data: RunUpdate, now: datetime) -> dict[str, Any]:
                 "metadata", f"would exceed {MAX_METADATA_BYTES} bytes once merged"
             )
         values["metadata"] = merged
-    return values
+    current = row._mapping
+    return {key: value for key, value in values.items() if current[key] != value}
 
 
 def update_run(
@@ -180,6 +199,9 @@ def update_run(
             )
         now = _now()
         values = _changes(row, data, now)
+        if not values:  # nothing changes: no write, same ETag
+            return run_from_row(row), row.version
+        values["updated_at"] = now
         if storage.update_run_if_version(session, run_id, row.version, values):
             for kind in ("entity", "decision"):
                 ids = values.get(f"related_{kind}_ids")

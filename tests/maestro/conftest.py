@@ -31,7 +31,30 @@ from tests.maestro.databases import (
     truncate_all,
 )
 
+CORPUS_ENV = "MAESTRO_CORPUS_DIR"
+REQUIRE_CORPUS_ENV = "MAESTRO_REQUIRE_CORPUS"
+ROOT = Path(__file__).resolve().parents[2]
+
 ALL_FLAGS = {"sbom_present": True, "slsa_provenance_present": True, "risk_assessment_present": True}
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """The shared corpus of real evidence files (never copied into the project)."""
+    path = Path(os.environ.get(CORPUS_ENV, ROOT.parent / "shared" / "corpus"))
+    if not (path / "MANIFEST.tsv").is_file():
+        if os.environ.get(REQUIRE_CORPUS_ENV) == "1":
+            pytest.fail(f"{REQUIRE_CORPUS_ENV}=1 but no corpus at {path} (set {CORPUS_ENV})")
+        pytest.skip(f"evidence corpus not found at {path}: set {CORPUS_ENV} to run these tests")
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus_manifest(corpus_dir: Path) -> list[dict[str, str]]:
+    """MANIFEST.tsv rows: path, kind, format, spec_version, valid, source_repo, source_path, license."""
+    lines = (corpus_dir / "MANIFEST.tsv").read_text().splitlines()
+    header = lines[0].split("\t")
+    return [dict(zip(header, line.split("\t"), strict=False)) for line in lines[1:] if line.strip()]
 
 
 @pytest.fixture(scope="session")

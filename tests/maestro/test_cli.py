@@ -48,6 +48,7 @@ def test_db_upgrade_refuses_newer_schema(fresh_url: str) -> None:
     result = runner.invoke(cli, ["db", "upgrade"])
     assert result.exit_code == 2
     assert "newer than this Maestro release" in result.output
+    assert "(newer than this release)" in runner.invoke(cli, ["db", "current"]).output
 
 
 def test_help_lists_commands() -> None:

@@ -91,6 +91,14 @@ def test_auto_migrate_off_serves_but_is_not_ready(tmp_path: Path) -> None:
         assert "maestro db upgrade" in ready.json()["detail"]
 
 
+def test_api_on_unmigrated_database_is_503(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=tmp_path, auto_migrate=False))) as client:
+        response = client.post("/maestro/runs", json={"name": "n", "owner": "o"})
+        assert response.status_code == 503
+        assert response.json()["error"] == "schema_not_current"
+        assert client.get("/maestro/runs").status_code == 503
+
+
 def test_readyz_when_current(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200

@@ -12,7 +12,13 @@ def flags(sbom: bool, slsa: bool, risk: bool) -> dict[str, bool]:
 
 
 def example_1(client: TestClient) -> tuple[str, list[str]]:
-    """Create a run and attach artifacts, then mark it succeeded."""
+    """Create a run and attach artifacts, then mark it succeeded.
+
+    The seed finishes the run at 2025-11-22T10:30:00Z. Run today, that is before
+    the server-stamped start, which Maestro refuses (see
+    test_seed_finish_before_start_is_explained); recording a past run means giving
+    its real ``started_at``, as here.
+    """
     response = client.post(
         "/maestro/runs",
         json={
@@ -20,6 +26,7 @@ def example_1(client: TestClient) -> tuple[str, list[str]]:
             "owner": "analyst@example.com",
             "cost_estimate": 10.0,
             "related_entity_ids": ["entity-123", "entity-456"],
+            "started_at": "2025-11-22T09:00:00Z",
         },
     )
     assert response.status_code == 201
@@ -44,9 +51,10 @@ def example_1(client: TestClient) -> tuple[str, list[str]]:
         ids.append(created.json()["id"])
     response = client.patch(
         f"/maestro/runs/{run_id}",
-        json={"status": "succeeded", "cost_actual": 8.50, "finished_at": "2999-11-22T10:30:00Z"},
+        json={"status": "succeeded", "cost_actual": 8.50, "finished_at": "2025-11-22T10:30:00Z"},
     )
     assert response.status_code == 200, response.text
+    assert response.json()["finished_at"] == "2025-11-22T10:30:00Z"
     assert response.json()["status"] == "succeeded"
     assert response.json()["cost_actual"] == 8.5
     return run_id, ids
@@ -109,3 +117,16 @@ def test_troubleshooting_pack_without_content_type(client: TestClient) -> None:
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 201
+
+
+def test_seed_finish_before_start_is_explained(client: TestClient) -> None:
+    """The seed's step 5 verbatim on a run started now: a finish before the start is a lie."""
+    run_id = client.post("/maestro/runs", json={"name": "Entity network analysis", "owner": "a"}).json()["id"]
+    response = client.patch(
+        f"/maestro/runs/{run_id}",
+        json={"status": "succeeded", "cost_actual": 8.50, "finished_at": "2025-11-22T10:30:00Z"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "finished_at"
+    assert "must not be before started_at" in response.json()["detail"]
+    assert client.get(f"/maestro/runs/{run_id}").json()["status"] == "pending"

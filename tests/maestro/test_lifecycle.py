@@ -78,18 +78,41 @@ def test_reaching_terminal_state_sets_finished_at(client: TestClient, make_run: 
     assert finished["finished_at"] >= finished["started_at"]
 
 
-def test_client_finished_at_is_kept(client: TestClient, make_run: MakeRun) -> None:
-    run = make_run()
-    when = "2999-01-01T10:30:00Z"
-    assert (
-        patch(client, run["id"], {"status": "succeeded", "finished_at": when}).json()["finished_at"] == when
-    )
+def test_client_times_are_kept(client: TestClient, make_run: MakeRun) -> None:
+    run = make_run(started_at="2025-11-22T09:00:00Z")
+    assert run["started_at"] == "2025-11-22T09:00:00Z"
+    when = "2025-11-22T10:30:00Z"
+    response = patch(client, run["id"], {"status": "succeeded", "finished_at": when})
+    assert response.json()["finished_at"] == when
 
 
-def test_finished_at_with_offset_is_normalised_to_utc(client: TestClient, make_run: MakeRun) -> None:
-    run = make_run()
-    body = {"status": "succeeded", "finished_at": "2999-01-01T12:30:00+02:00"}
-    assert patch(client, run["id"], body).json()["finished_at"] == "2999-01-01T10:30:00Z"
+def test_times_with_offsets_are_normalised_to_utc(client: TestClient, make_run: MakeRun) -> None:
+    run = make_run(started_at="2025-11-22T11:00:00+02:00")
+    assert run["started_at"] == "2025-11-22T09:00:00Z"
+    body = {"status": "succeeded", "finished_at": "2025-11-22T12:30:00+02:00"}
+    assert patch(client, run["id"], body).json()["finished_at"] == "2025-11-22T10:30:00Z"
+
+
+def test_backfilled_run_sorts_by_its_real_start(client: TestClient, make_run: MakeRun) -> None:
+    old = make_run(owner="b", started_at="2025-01-01T00:00:00Z", related_entity_ids=["x"])
+    new = make_run(owner="b", related_entity_ids=["x"])
+    assert [r["id"] for r in client.get("/maestro/runs?owner=b").json()] == [new["id"], old["id"]]
+    assert [r["id"] for r in client.get("/maestro/runs?entity_id=x").json()] == [new["id"], old["id"]]
+    before = client.get("/maestro/runs", params={"owner": "b", "started_before": "2025-06-01T00:00:00Z"})
+    assert [r["id"] for r in before.json()] == [old["id"]]
+
+
+@pytest.mark.parametrize("field", ["started_at", "finished_at"])
+def test_times_in_the_future_are_422(client: TestClient, make_run: MakeRun, field: str) -> None:
+    if field == "started_at":
+        body = {"name": "n", "owner": "o", "started_at": "2999-01-01T00:00:00Z"}
+        response = client.post("/maestro/runs", json=body)
+    else:
+        run = make_run()
+        response = patch(client, run["id"], {"status": "succeeded", "finished_at": "2999-01-01T00:00:00Z"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == field
+    assert "in the future" in response.json()["detail"]
 
 
 def test_finished_at_before_started_at_is_422(client: TestClient, make_run: MakeRun) -> None:
@@ -102,15 +125,15 @@ def test_finished_at_before_started_at_is_422(client: TestClient, make_run: Make
 
 
 def test_finished_at_on_unfinished_run_is_422(client: TestClient, make_run: MakeRun) -> None:
-    run = make_run()
-    response = patch(client, run["id"], {"finished_at": "2999-01-01T00:00:00Z"})
+    run = make_run(started_at="2025-01-01T00:00:00Z")
+    response = patch(client, run["id"], {"finished_at": "2025-02-01T00:00:00Z"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "finished_at"
 
 
 def test_naive_finished_at_is_422(client: TestClient, make_run: MakeRun) -> None:
     run = make_run()
-    response = patch(client, run["id"], {"status": "succeeded", "finished_at": "2999-01-01T00:00:00"})
+    response = patch(client, run["id"], {"status": "succeeded", "finished_at": "2025-01-01T00:00:00"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "finished_at"
 
@@ -145,11 +168,15 @@ def test_metadata_is_a_json_merge_patch(client: TestClient, make_run: MakeRun) -
     }
 
 
-def test_empty_patch_is_harmless(client: TestClient, make_run: MakeRun) -> None:
-    run = make_run()
-    response = patch(client, run["id"], {})
+@pytest.mark.parametrize("body", [{}, {"status": "pending"}, {"metadata": {}}, {"name": "same"}])
+def test_patch_that_changes_nothing_keeps_the_etag(
+    client: TestClient, make_run: MakeRun, body: dict[str, Any]
+) -> None:
+    run = make_run(name="same")
+    response = patch(client, run["id"], body)
     assert response.status_code == 200
-    assert {k: v for k, v in response.json().items()} == run
+    assert response.json() == run
+    assert response.headers["etag"] == '"v1"'
 
 
 class TestETags:
@@ -183,12 +210,20 @@ class TestETags:
         run = make_run()
         assert patch(client, run["id"], {"status": "running"}, **{"If-Match": '"abc"'}).status_code == 412
 
-    def test_if_none_match_gives_304(self, client: TestClient, make_run: MakeRun) -> None:
+    @pytest.mark.parametrize("header", ['"v1"', 'W/"v1"', "*", '"v7", "v1"'])
+    def test_if_none_match_gives_304(self, client: TestClient, make_run: MakeRun, header: str) -> None:
         run = make_run()
-        tag = client.get(f"/maestro/runs/{run['id']}").headers["etag"]
-        response = client.get(f"/maestro/runs/{run['id']}", headers={"If-None-Match": tag})
+        response = client.get(f"/maestro/runs/{run['id']}", headers={"If-None-Match": header})
         assert response.status_code == 304
         assert response.content == b""
+        assert response.headers["etag"] == '"v1"'
+
+    def test_if_none_match_stale_gives_the_run(self, client: TestClient, make_run: MakeRun) -> None:
+        run = make_run()
+        patch(client, run["id"], {"metadata": {"k": 2}})
+        response = client.get(f"/maestro/runs/{run['id']}", headers={"If-None-Match": '"v1"'})
+        assert response.status_code == 200
+        assert response.json()["metadata"]["k"] == 2
 
     def test_concurrent_if_match_patches_exactly_one_wins(
         self, client: TestClient, make_run: MakeRun

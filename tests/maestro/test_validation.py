@@ -52,7 +52,8 @@ def no_runs(client: TestClient) -> bool:
         ({"name": "n", "owner": "o", "metadata": []}, "metadata"),
         ({"name": "n", "owner": "o", "metadata": {"k": "\x00"}}, "metadata"),
         ({"name": "n", "owner": "o", "finished_at": "2025-11-22T10:30:00Z"}, "finished_at"),
-        ({"name": "n", "owner": "o", "started_at": "2025-11-22T10:30:00Z"}, "started_at"),
+        ({"name": "n", "owner": "o", "started_at": "yesterday"}, "started_at"),
+        ({"name": "n", "owner": "o", "started_at": "2025-11-22T10:30:00"}, "started_at"),
         ({"name": "n", "owner": "o", "id": "mine"}, "id"),
     ],
 )
@@ -109,6 +110,23 @@ def test_curl_form_content_type_is_read_as_json(client: TestClient) -> None:
         "/maestro/runs",
         content=b'{"name": "n", "owner": "o"}',
         headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "image/png"])
+def test_non_json_content_type_is_415(client: TestClient, content_type: str) -> None:
+    response = client.post(
+        "/maestro/runs", content=b'{"name": "n", "owner": "o"}', headers={"content-type": content_type}
+    )
+    assert_error(response, 415, "unsupported_media_type")
+    assert no_runs(client)
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/merge-patch+json"])
+def test_json_content_types_are_accepted(client: TestClient, content_type: str) -> None:
+    response = client.post(
+        "/maestro/runs", content=b'{"name": "n", "owner": "o"}', headers={"content-type": content_type}
     )
     assert response.status_code == 201
 
