@@ -1,0 +1,147 @@
+"""DSSE envelopes: structure, PAE, and signature checks against the operator's trusted keys.
+
+The signature covers PAE(payloadType, payload), never the JSON around it, so
+everything here works on the decoded payload bytes. Signatures are capped:
+an envelope with thousands of them is an attack on our CPU, not evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from maestro.evidence import signing
+from maestro.evidence.intoto_report import Report
+from maestro.evidence.model import Signature, TrustedKey
+
+MAX_SIGNATURES = 16
+INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+EMBEDDED_CERT_DETAIL = (
+    "signature valid against the certificate embedded in the envelope; with no transparency-log "
+    "entry the signing time, certificate chain and log inclusion cannot be checked offline"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeSignature:
+    keyid: str | None
+    sig: bytes
+    cert: str | None  # slsa-github-generator v1 embeds a PEM certificate here
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    payload_type: str
+    payload: bytes
+    signatures: tuple[EnvelopeSignature, ...]
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """Pre-Authentication Encoding, DSSE v1: what is actually signed."""
+    kind = payload_type.encode()
+    return b"DSSEv1 %d %b %d %b" % (len(kind), kind, len(payload), payload)
+
+
+def looks_like_envelope(doc: Any) -> bool:
+    return isinstance(doc, dict) and "payload" in doc and "payloadType" in doc and "signatures" in doc
+
+
+def parse_envelope(doc: Any, loc: str, report: Report) -> Envelope | None:
+    """The envelope, or None (with errors) when it cannot be used at all."""
+    if not isinstance(doc, dict):
+        report.error(loc or "/", "DSSE envelope is not a JSON object")
+        return None
+    payload_type, payload_text, sigs = doc.get("payloadType"), doc.get("payload"), doc.get("signatures")
+    ok = True
+    if not isinstance(payload_type, str):
+        report.error(f"{loc}/payloadType", "payloadType is missing or not a string")
+        ok = False
+    payload = signing.b64decode(payload_text)
+    if payload is None:
+        report.error(f"{loc}/payload", "payload is missing or not valid base64")
+        ok = False
+    if not isinstance(sigs, list) or not sigs:
+        report.error(f"{loc}/signatures", "signatures must be a non-empty list")
+        return None
+    if len(sigs) > MAX_SIGNATURES:
+        report.error(f"{loc}/signatures", f"too many signatures ({len(sigs)}; at most {MAX_SIGNATURES})")
+        return None
+    parsed = tuple(s for i, raw in enumerate(sigs) if (s := _signature(raw, f"{loc}/signatures/{i}", report)))
+    if not ok or not parsed or payload is None or not isinstance(payload_type, str):
+        return None
+    return Envelope(payload_type, payload, parsed)
+
+
+def _signature(raw: Any, loc: str, report: Report) -> EnvelopeSignature | None:
+    if not isinstance(raw, dict):
+        report.error(loc, "signature is not a JSON object")
+        return None
+    sig = signing.b64decode(raw.get("sig"))
+    if not sig:
+        report.error(f"{loc}/sig", "sig is missing, empty or not valid base64")
+        return None
+    keyid, cert = raw.get("keyid"), raw.get("cert")
+    return EnvelopeSignature(
+        keyid=keyid if isinstance(keyid, str) and keyid else None,
+        sig=sig,
+        cert=cert if isinstance(cert, str) and cert else None,
+    )
+
+
+def verify_with_key(envelope: Envelope, key: signing.PublicKey) -> bool:
+    message = pae(envelope.payload_type, envelope.payload)
+    return any(signing.verify(key, s.sig, message) for s in envelope.signatures)
+
+
+def verify_trusted(envelope: Envelope, keys: tuple[TrustedKey, ...], loc: str, report: Report) -> Signature:
+    """verified if any signature checks out against a trusted key; invalid if one that should, fails."""
+    message = pae(envelope.payload_type, envelope.payload)
+    loaded: list[tuple[TrustedKey, signing.PublicKey]] = []
+    for trusted in keys:
+        key = signing.load_public_key(trusted.pem)
+        if key is None:
+            report.warn("/", f"trusted key {trusted.key_id!r} is not a readable Ed25519/ECDSA/RSA PEM key")
+        else:
+            loaded.append((trusted, key))
+    failed: list[str] = []
+    for i, sig in enumerate(envelope.signatures):
+        candidates = [(t, k) for t, k in loaded if sig.keyid is None or t.key_id == sig.keyid]
+        for trusted, key in candidates:
+            if signing.verify(key, sig.sig, message):
+                return Signature(
+                    status="verified", key_id=trusted.key_id, detail=f"DSSE signature {i} verified"
+                )
+        if candidates and not (sig.keyid is None and sig.cert):
+            failed.append(f"{loc}/signatures/{i}")
+    if failed:
+        for where in failed:
+            report.error(where, "signature does not verify against the trusted key")
+        return Signature(status="invalid", detail="signature does not verify against the trusted keys")
+    embedded = _verify_embedded_certs(envelope, message, loc, report)
+    if embedded is not None:
+        return embedded
+    why = "no trusted keys configured" if not loaded else "no signature names a trusted key"
+    return Signature(status="unverified", detail=why)
+
+
+def _verify_embedded_certs(envelope: Envelope, message: bytes, loc: str, report: Report) -> Signature | None:
+    """slsa-github-generator v1 envelopes carry their Fulcio certificate inline; check the math only."""
+    for i, sig in enumerate(envelope.signatures):
+        if sig.cert is None:
+            continue
+        cert = signing.load_certificate(sig.cert.encode())
+        key = signing.certificate_key(cert) if cert is not None else None
+        if key is None:
+            report.error(
+                f"{loc}/signatures/{i}/cert", "embedded certificate is not a readable X.509 PEM certificate"
+            )
+            return Signature(status="invalid", detail="unreadable embedded certificate")
+        if not signing.verify(key, sig.sig, message):
+            report.error(
+                f"{loc}/signatures/{i}/sig", "signature does not verify against the embedded certificate"
+            )
+            return Signature(
+                status="invalid", detail="signature does not verify against the embedded certificate"
+            )
+        return Signature(status="unverified", detail=EMBEDDED_CERT_DETAIL)
+    return None

@@ -1,0 +1,347 @@
+"""Sigstore bundles v0.1-v0.3 checked offline.
+
+What can be known without the network: the signature against the bundle's
+leaf certificate, the certificate's validity at the log's integrated time,
+and whether the log entry describes this envelope or message at all (the
+conformance "mismatch" vectors). Chain and inclusion proof are checked by the
+optional ``sigstore`` package when it is installed; details say which was done.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography import x509
+
+from maestro.evidence import dsse, signing
+from maestro.evidence.intoto_report import Report, obj
+from maestro.evidence.model import Signature, TrustedKey
+from maestro.evidence.sigstore_bundle_trust import verify_bundle
+
+MEDIA_TYPES = {
+    "application/vnd.dev.sigstore.bundle+json;version=0.1": "0.1",
+    "application/vnd.dev.sigstore.bundle+json;version=0.2": "0.2",
+    "application/vnd.dev.sigstore.bundle+json;version=0.3": "0.3",
+    "application/vnd.dev.sigstore.bundle.v0.3+json": "0.3",
+}
+OFFLINE_DETAIL = (
+    "signature valid against the bundle certificate; "
+    "certificate chain and transparency log not verified offline"
+)
+
+
+@dataclass(slots=True)
+class BundleResult:
+    version: str | None
+    envelope: dsse.Envelope | None
+    signature: Signature
+    message_digest: str | None = None
+
+
+def looks_like_bundle(doc: Any) -> bool:
+    if not isinstance(doc, dict):
+        return False
+    media = doc.get("mediaType")
+    if isinstance(media, str) and "sigstore.bundle" in media:
+        return True
+    return "verificationMaterial" in doc and ("dsseEnvelope" in doc or "messageSignature" in doc)
+
+
+def parse_bundle(doc: Any, loc: str, options_keys: tuple[TrustedKey, ...], report: Report) -> BundleResult:
+    """Check one bundle; problems go to ``report``, the verdict to ``signature``."""
+    if not isinstance(doc, dict):
+        report.error(loc or "/", "Sigstore bundle is not a JSON object")
+        return BundleResult(None, None, Signature(status="invalid", detail="not a bundle"))
+    media = doc.get("mediaType")
+    version = MEDIA_TYPES.get(media) if isinstance(media, str) else None
+    if version is None:
+        report.error(f"{loc}/mediaType", f"unknown Sigstore bundle mediaType {doc.get('mediaType')!r}")
+    material = doc.get("verificationMaterial")
+    if not isinstance(material, dict):
+        report.error(f"{loc}/verificationMaterial", "verificationMaterial is missing or not an object")
+        material = {}
+    envelope, digest, message_sig = _content(doc, loc, report)
+    result = BundleResult(version, envelope, Signature(status="invalid", detail="bundle content unusable"))
+    result.message_digest = digest.hex() if digest is not None else None
+    if envelope is None and digest is None:
+        return result
+    if "publicKey" in material:
+        result.signature = _with_hint(material, envelope, digest, message_sig, loc, options_keys, report)
+        return result
+    cert = _leaf_certificate(material, f"{loc}/verificationMaterial", report)
+    if cert is None:
+        return result
+    result.signature = _with_certificate(doc, cert, envelope, digest, message_sig, loc, report, version)
+    return result
+
+
+def _content(
+    doc: dict[str, Any], loc: str, report: Report
+) -> tuple[dsse.Envelope | None, bytes | None, bytes]:
+    if "dsseEnvelope" in doc:
+        envelope = dsse.parse_envelope(doc["dsseEnvelope"], f"{loc}/dsseEnvelope", report)
+        if envelope is not None and len(envelope.signatures) != 1:
+            report.error(
+                f"{loc}/dsseEnvelope/signatures",
+                "a Sigstore bundle's envelope must have exactly one signature",
+            )
+            return None, None, b""
+        return envelope, None, b""
+    message = doc.get("messageSignature")
+    if not isinstance(message, dict):
+        report.error(loc or "/", "bundle has neither dsseEnvelope nor messageSignature")
+        return None, None, b""
+    md = message.get("messageDigest")
+    digest = signing.b64decode(md.get("digest")) if isinstance(md, dict) else None
+    if not isinstance(md, dict) or md.get("algorithm") != "SHA2_256" or digest is None or len(digest) != 32:
+        report.error(
+            f"{loc}/messageSignature/messageDigest", "messageDigest must be a base64 SHA2_256 digest"
+        )
+        return None, None, b""
+    sig = signing.b64decode(message.get("signature"))
+    if not sig:
+        report.error(f"{loc}/messageSignature/signature", "signature is missing or not valid base64")
+        return None, None, b""
+    return None, digest, sig
+
+
+def _leaf_certificate(material: dict[str, Any], loc: str, report: Report) -> x509.Certificate | None:
+    raw: Any = None
+    where = f"{loc}/certificate/rawBytes"
+    if isinstance(material.get("certificate"), dict):
+        raw = material["certificate"].get("rawBytes")
+    elif isinstance(material.get("x509CertificateChain"), dict):
+        certs = material["x509CertificateChain"].get("certificates")
+        where = f"{loc}/x509CertificateChain/certificates/0/rawBytes"
+        raw = (
+            certs[0].get("rawBytes")
+            if isinstance(certs, list) and certs and isinstance(certs[0], dict)
+            else None
+        )
+    else:
+        report.error(loc, "no certificate, x509CertificateChain or publicKey in verificationMaterial")
+        return None
+    der = signing.b64decode(raw)
+    cert = signing.load_certificate(der) if der else None
+    if cert is None:
+        report.error(where, "leaf certificate is missing or not a readable X.509 certificate")
+    return cert
+
+
+def _signature_ok(
+    key: signing.PublicKey, envelope: dsse.Envelope | None, digest: bytes | None, sig: bytes
+) -> bool:
+    if envelope is not None:
+        return dsse.verify_with_key(envelope, key)
+    return digest is not None and signing.verify_prehashed(key, sig, digest)
+
+
+def _with_hint(
+    material: dict[str, Any],
+    envelope: dsse.Envelope | None,
+    digest: bytes | None,
+    sig: bytes,
+    loc: str,
+    keys: tuple[TrustedKey, ...],
+    report: Report,
+) -> Signature:
+    """A bundle signed with a named key (npm's registry key): verifiable only if the operator trusts it."""
+    hint = material["publicKey"].get("hint") if isinstance(material["publicKey"], dict) else None
+    for trusted in keys:
+        key = signing.load_public_key(trusted.pem)
+        if trusted.key_id != hint or key is None:
+            continue
+        if _signature_ok(key, envelope, digest, sig):
+            return Signature(
+                status="verified", key_id=trusted.key_id, detail="signature valid against a trusted key"
+            )
+        report.error(
+            f"{loc}/verificationMaterial/publicKey", "signature does not verify against the trusted key"
+        )
+        return Signature(status="invalid", key_id=trusted.key_id, detail="signature does not verify")
+    return Signature(
+        status="unverified", detail=f"signed with public key {hint!r}, which is not a trusted key"
+    )
+
+
+def _with_certificate(
+    doc: dict[str, Any],
+    cert: x509.Certificate,
+    envelope: dsse.Envelope | None,
+    digest: bytes | None,
+    sig: bytes,
+    loc: str,
+    report: Report,
+    version: str | None,
+) -> Signature:
+    key = signing.certificate_key(cert)
+    if key is None or not _signature_ok(key, envelope, digest, sig):
+        where = f"{loc}/dsseEnvelope/signatures/0/sig" if envelope else f"{loc}/messageSignature/signature"
+        report.error(where, "signature does not verify against the bundle certificate")
+        return Signature(status="invalid", detail="signature does not verify against the bundle certificate")
+    entries = doc["verificationMaterial"].get("tlogEntries")
+    if not isinstance(entries, list) or not entries:
+        report.warn(f"{loc}/verificationMaterial/tlogEntries", "no transparency log entry in the bundle")
+        entries = []
+    sig_bytes = envelope.signatures[0].sig if envelope else sig
+    consistent = all(
+        _check_entry(
+            e, f"{loc}/verificationMaterial/tlogEntries/{i}", cert, envelope, digest, sig_bytes, report
+        )
+        for i, e in enumerate(entries[:4])
+    )
+    if not consistent:
+        return Signature(status="invalid", detail="transparency log entry does not match the bundle")
+    if version is None:
+        return Signature(status="invalid", detail="unknown bundle mediaType")
+    trust = verify_bundle(doc, digest)
+    if trust.outcome == "verified":
+        return Signature(
+            status="verified",
+            detail="certificate chains to the Sigstore production root and the log entry verified offline "
+            "(signer identity not checked)",
+        )
+    if trust.outcome == "failed":
+        return Signature(
+            status="unverified",
+            detail="signature valid against the bundle certificate, but offline verification against the "
+            f"Sigstore production trust root failed (it may be signed on Sigstore staging): {trust.reason}",
+        )
+    return Signature(
+        status="verified", detail=f"{OFFLINE_DETAIL} ({trust.reason})" if trust.reason else OFFLINE_DETAIL
+    )
+
+
+def _check_entry(
+    entry: Any,
+    loc: str,
+    cert: x509.Certificate,
+    envelope: dsse.Envelope | None,
+    digest: bytes | None,
+    sig: bytes,
+    report: Report,
+) -> bool:
+    """Certificate validity at integratedTime, and the logged body against this bundle's content."""
+    if not isinstance(entry, dict):
+        report.error(loc, "tlog entry is not an object")
+        return False
+    ok = True
+    integrated = entry.get("integratedTime")
+    if integrated not in (None, "", "0", 0):
+        try:
+            when = datetime.fromtimestamp(int(integrated), tz=UTC)
+        except (TypeError, ValueError, OverflowError, OSError):
+            report.error(f"{loc}/integratedTime", "integratedTime is not a Unix time")
+            return False
+        if not cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:
+            report.error(
+                f"{loc}/integratedTime",
+                f"certificate was not valid at the log's integrated time {when.isoformat()} "
+                f"(valid {cert.not_valid_before_utc.isoformat()} to {cert.not_valid_after_utc.isoformat()})",
+            )
+            ok = False
+    body = _body(entry.get("canonicalizedBody"))
+    if body is None:
+        report.warn(
+            f"{loc}/canonicalizedBody", "no readable canonicalizedBody; log entry consistency not checked"
+        )
+        return ok
+    problem = _body_mismatch(body, envelope, digest, sig)
+    if problem:
+        report.error(f"{loc}/canonicalizedBody", problem)
+        ok = False
+    return ok
+
+
+def _body(text: Any) -> dict[str, Any] | None:
+    raw = signing.b64decode(text)
+    if raw is None:
+        return None
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _b64_any(value: Any) -> bytes | None:
+    """Rekor intoto entries double-encode signatures; accept once- or twice-encoded."""
+    once = signing.b64decode(value)
+    if once is None:
+        return None
+    try:
+        return base64.b64decode(once, validate=True)
+    except (binascii.Error, ValueError):
+        return once
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _sig_matches(logged: Any, sig: bytes) -> bool:
+    once = signing.b64decode(logged)
+    return once == sig or _b64_any(logged) == sig
+
+
+def _body_mismatch(
+    body: dict[str, Any], envelope: dsse.Envelope | None, digest: bytes | None, sig: bytes
+) -> str | None:
+    kind, spec = body.get("kind"), body.get("spec")
+    if not isinstance(spec, dict):
+        return "log entry body has no spec"
+    if kind == "dsse" and envelope is not None:
+        payload_hash = obj(spec.get("payloadHash")).get("value")
+        if payload_hash != hashlib.sha256(envelope.payload).hexdigest():
+            return "log entry payload hash does not match the envelope payload"
+        logged = [s.get("signature") for s in _list(spec.get("signatures")) if isinstance(s, dict)]
+        if not any(_sig_matches(s, sig) for s in logged):
+            return "log entry signatures do not match the envelope signature"
+    elif kind == "intoto" and envelope is not None:
+        content = obj(spec.get("content"))
+        payload_hash = content.get("payloadHash")
+        if (
+            isinstance(payload_hash, dict)
+            and payload_hash.get("value") != hashlib.sha256(envelope.payload).hexdigest()
+        ):
+            return "log entry payload hash does not match the envelope payload"
+        logged_env = obj(content.get("envelope"))
+        logged = [s.get("sig") for s in _list(logged_env.get("signatures")) if isinstance(s, dict)]
+        if not any(_sig_matches(s, sig) for s in logged):
+            return "log entry signatures do not match the envelope signature"
+    elif kind == "hashedrekord":
+        return _hashedrekord_mismatch(spec, envelope, digest, sig)
+    return None
+
+
+def _hashedrekord_mismatch(
+    spec: dict[str, Any], envelope: dsse.Envelope | None, digest: bytes | None, sig: bytes
+) -> str | None:
+    v2 = spec.get("hashedRekordV002")
+    if isinstance(v2, dict):  # Rekor v2: digest of PAE (DSSE) or of the artifact
+        data, signature = obj(v2.get("data")), obj(v2.get("signature"))
+        logged_digest = signing.b64decode(data.get("digest"))
+        logged_sig = signature.get("content")
+    else:
+        data = obj(spec.get("data"))
+        hashed = obj(data.get("hash"))
+        try:
+            logged_digest = bytes.fromhex(hashed.get("value", ""))
+        except (TypeError, ValueError):
+            logged_digest = None
+        signature = obj(spec.get("signature"))
+        logged_sig = signature.get("content")
+    expected = digest
+    if envelope is not None:
+        expected = hashlib.sha256(dsse.pae(envelope.payload_type, envelope.payload)).digest()
+    if logged_digest != expected:
+        return "log entry digest does not match the bundle's signed content"
+    if not _sig_matches(logged_sig, sig):
+        return "log entry signature does not match the bundle signature"
+    return None
