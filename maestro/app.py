@@ -15,9 +15,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from maestro import __version__
-from maestro.api import artifacts, health, packs, runs
+from maestro.api import artifacts, components, content, health, keys, packs, runs
 from maestro.api.errors import install_error_handlers
 from maestro.api.middleware import RequestContextMiddleware
+from maestro.blobs import open_blob_store
 from maestro.config import Settings, get_settings
 from maestro.db import migrate
 from maestro.db.engine import Database
@@ -72,12 +73,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.db = db
     app.state.settings = settings
     app.state.intelgraph = intelgraph
+    app.state.blobs = open_blob_store(settings)
     install_error_handlers(app)
-    for module in (runs, artifacts, packs, health):
+    for module in (runs, artifacts, content, packs, components, keys, health):
         app.include_router(module.router)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
         log_requests=settings.access_log,
     )
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from maestro.evidence.model import VerifiedFlags
 from maestro.models import (
     ArtifactCompliance,
     ArtifactKind,
@@ -34,6 +35,10 @@ class ArtifactFlags:
     sbom_present: bool
     slsa_provenance_present: bool
     risk_assessment_present: bool
+    verified_sbom: bool = False
+    verified_slsa_provenance: bool = False
+    verified_risk_assessment: bool = False
+    content_uploaded: bool = False
 
     @property
     def compliant(self) -> bool:
@@ -70,6 +75,22 @@ def evaluate_release_gate(
     )
 
 
+def _declaration_warnings(a: ArtifactFlags) -> list[str]:
+    """Declared flags that uploaded content contradicts (nothing to say without content)."""
+    if not a.content_uploaded:
+        return []
+    pairs = [
+        ("sbom_present", a.sbom_present, a.verified_sbom),
+        ("slsa_provenance_present", a.slsa_provenance_present, a.verified_slsa_provenance),
+        ("risk_assessment_present", a.risk_assessment_present, a.verified_risk_assessment),
+    ]
+    return [
+        f"{flag} is declared true but the uploaded content does not verify it"
+        for flag, d, v in pairs
+        if d and not v
+    ]
+
+
 def compliance_report(artifacts: Sequence[ArtifactFlags]) -> ComplianceReport:
     rows = [
         ArtifactCompliance(
@@ -79,6 +100,13 @@ def compliance_report(artifacts: Sequence[ArtifactFlags]) -> ComplianceReport:
             slsa_provenance_present=a.slsa_provenance_present,
             risk_assessment_present=a.risk_assessment_present,
             compliant=a.compliant,
+            verified=VerifiedFlags(
+                sbom=a.verified_sbom,
+                slsa_provenance=a.verified_slsa_provenance,
+                risk_assessment=a.verified_risk_assessment,
+            ),
+            content_uploaded=a.content_uploaded,
+            warnings=_declaration_warnings(a),
         )
         for a in artifacts
     ]

@@ -12,7 +12,9 @@ from maestro.db.engine import Database
 
 cli = typer.Typer(help="Maestro: runs, evidence, disclosure packs and release gates.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema management.", no_args_is_help=True)
+blobs_cli = typer.Typer(help="Uploaded content in the blob store.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+cli.add_typer(blobs_cli, name="blobs")
 
 
 def _database() -> Database:
@@ -57,6 +59,24 @@ def db_current() -> None:
     else:
         state = "current" if current == head else "behind"
     typer.echo(f"database: {current or '-'}  head: {head}  ({state})")
+
+
+@blobs_cli.command("gc")
+def blobs_gc() -> None:
+    """Delete stored content no artifact references (uploads in flight are spared)."""
+    from maestro.blobs import open_blob_store
+    from maestro.services.blob_gc import collect_garbage
+
+    settings = get_settings()
+    db = _database()
+    store = open_blob_store(settings)
+    try:
+        removed = collect_garbage(db, store)
+    finally:
+        db.dispose()
+    typer.echo(f"removed {len(removed)} unreferenced blob(s) from {store.describe()}")
+    for digest in removed:
+        typer.echo(f"  {digest}")
 
 
 @cli.command("server")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, HttpUrl
+from pydantic import Field, HttpUrl, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +31,20 @@ class Settings(BaseSettings):
         default=1024 * 1024, ge=1024, description="Largest JSON request body accepted."
     )
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    blob_url: str | None = Field(
+        default=None,
+        description="Where uploaded content lives: default <data_dir>/blobs; s3://bucket/prefix for S3.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (SeaweedFS, MinIO)."
+    )
+    s3_region: str | None = Field(default=None)
+    s3_access_key_id: str | None = Field(default=None)
+    s3_secret_access_key: SecretStr | None = Field(default=None)
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1, description="Largest artifact content accepted.")
+    max_parse_bytes: int = Field(
+        default=128 * 1024**2, ge=1, description="Content larger than this is stored but not parsed."
+    )
     intelgraph_url: HttpUrl | None = Field(
         default=None,
         description="When set, entity/decision ids are checked against this IntelGraph API.",
@@ -38,6 +52,10 @@ class Settings(BaseSettings):
     intelgraph_timeout: float = Field(default=5.0, gt=0, le=120)
     log_level: str = Field(default="INFO")
     access_log: bool = Field(default=True, description="One JSON line per request.")
+
+    def spool_dir(self) -> Path:
+        """Where uploads are written while they stream in (same file system as local blobs)."""
+        return self.data_dir / "tmp"
 
     def resolved_database_url(self) -> str:
         """The database URL in effect; the SQLite default lives under ``data_dir``."""

@@ -23,6 +23,8 @@ from pydantic import (
     StringConstraints,
 )
 
+from maestro.evidence.model import Evidence, VerifiedFlags
+
 MAX_IDS = 1000
 MAX_JSON_DEPTH = 32
 MAX_JSON_INT = 2**63 - 1
@@ -198,6 +200,21 @@ class ArtifactCreate(_Input):
     metadata_json: ArtifactMetadata = Field(default_factory=ArtifactMetadata)
 
 
+class ArtifactContent(BaseModel):
+    """Bytes uploaded for an artifact, stored once under their digest."""
+
+    digest: str = Field(description="sha256:<hex>, computed by the server.")
+    size: int
+    media_type: str | None = None
+    uploaded_at: datetime
+
+
+class ArtifactEvidence(Evidence):
+    """What parsing the uploaded content found, plus what it verified."""
+
+    verified: VerifiedFlags = Field(default_factory=VerifiedFlags)
+
+
 class Artifact(BaseModel):
     id: str
     run_id: str
@@ -206,6 +223,8 @@ class Artifact(BaseModel):
     content_hash: str | None = None
     created_at: datetime
     metadata_json: ArtifactMetadata
+    content: ArtifactContent | None = Field(default=None, description="Null until content is uploaded.")
+    evidence: ArtifactEvidence | None = Field(default=None, description="Null until content is uploaded.")
 
 
 # ---------------------------------------------------- disclosure packs
@@ -246,12 +265,17 @@ class ReleaseGateResult(BaseModel):
 
 
 class ArtifactCompliance(BaseModel):
+    """Declared flags (the seed's, used by the gate) beside what uploaded content verified."""
+
     artifact_id: str
     kind: ArtifactKind
     sbom_present: bool
     slsa_provenance_present: bool
     risk_assessment_present: bool
     compliant: bool
+    verified: VerifiedFlags = Field(default_factory=VerifiedFlags)
+    content_uploaded: bool = False
+    warnings: list[str] = Field(default_factory=list)
 
 
 class ComplianceReport(BaseModel):
@@ -281,3 +305,57 @@ class ErrorBody(BaseModel):
     detail: str
     error: str
     errors: list[dict[str, Any]] | None = None
+
+
+# ------------------------------------------------- components and keys
+
+
+class ComponentMatch(BaseModel):
+    """One occurrence of a component in one run's SBOM artifact."""
+
+    id: str
+    run_id: str
+    artifact_id: str
+    purl: str | None = None
+    name: str
+    version: str | None = None
+    hashes: dict[str, str] = Field(default_factory=dict)
+    licenses: list[str] = Field(default_factory=list)
+    created_at: datetime
+
+
+class ComponentRef(BaseModel):
+    key: str = Field(description="The purl without version, or the name when there is no purl.")
+    name: str
+    version: str | None = None
+    purl: str | None = None
+
+
+class ComponentChange(BaseModel):
+    key: str
+    name: str
+    from_versions: list[str]
+    to_versions: list[str]
+
+
+class SbomDiff(BaseModel):
+    base_run_id: str
+    head_run_id: str
+    added: list[ComponentRef]
+    removed: list[ComponentRef]
+    changed: list[ComponentChange]
+    unchanged: int
+
+
+class TrustedKeyCreate(_Input):
+    name: _text(256)  # type: ignore[valid-type]
+    pem: _text(16_384)  # type: ignore[valid-type]
+
+
+class TrustedKeyInfo(BaseModel):
+    id: str
+    name: str
+    key_id: str = Field(description="sha256 of the key's SubjectPublicKeyInfo (DER), hex.")
+    algorithm: str
+    pem: str
+    created_at: datetime

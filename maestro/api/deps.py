@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from maestro.blobs.base import BlobStore
+from maestro.config import Settings
 from maestro.db.engine import Database
 from maestro.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Cursor, Order, Page
 from maestro.services.intelgraph import IntelGraph
@@ -14,6 +16,16 @@ from maestro.services.intelgraph import IntelGraph
 def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
+
+
+def get_blob_store(request: Request) -> BlobStore:
+    blobs: BlobStore = request.app.state.blobs
+    return blobs
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_intelgraph(request: Request) -> IntelGraph | None:
@@ -35,3 +47,5 @@ def get_page(
 DatabaseDep = Annotated[Database, Depends(get_database)]
 IntelGraphDep = Annotated[IntelGraph | None, Depends(get_intelgraph)]
 PageDep = Annotated[Page, Depends(get_page)]
+BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

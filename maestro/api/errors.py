@@ -57,7 +57,8 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         field = field_name(err.get("loc", ()))
         message = str(err.get("msg", "is invalid"))
         if err.get("type") == "json_invalid":
-            field, message = "body", f"is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})"
+            field = field_name(tuple(err.get("loc", ()))[:1])
+            message = f"is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})"
         elif err.get("type") == "extra_forbidden":
             message = "is not a known field"
         errors.append({"field": field, "message": message, "type": err.get("type")})

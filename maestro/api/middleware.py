@@ -12,6 +12,8 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from maestro.errors import PayloadTooLarge
+
 access_log = logging.getLogger("maestro.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -44,9 +46,12 @@ class RequestContextMiddleware:
     """Gives each request an id (the client's ``X-Request-ID`` if sane), returns it in
     the response headers, enforces the body limit, and logs one JSON line."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, log_requests: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int, log_requests: bool = True
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes
         self.log_requests = log_requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -86,9 +91,11 @@ class RequestContextMiddleware:
     async def _limited_receive(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, status: list[int]
     ) -> Receive | None:
-        """Refuse a body over the limit before the app reads any of it (413)."""
+        """Refuse a body over the limit before the app reads any of it (413). Uploads
+        stream under their own, larger limit and are counted, never buffered."""
         declared = _header(scope, b"content-length")
-        limit = self.max_body_bytes
+        upload = is_upload(scope)
+        limit = self.max_upload_bytes if upload else self.max_body_bytes
         if declared is not None:
             try:
                 length = int(declared)
@@ -105,9 +112,11 @@ class RequestContextMiddleware:
                 status[0] = 413
                 await _send_json(send, 413, _too_large(limit), request_id)
                 return None
-            return receive
+            return _counting(receive, limit) if upload else receive
         if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             return receive
+        if upload:
+            return _counting(receive, limit)
         # No Content-Length (chunked): buffer up to the limit, then replay.
         chunks: list[bytes] = []
         size = 0
@@ -154,6 +163,36 @@ class RequestContextMiddleware:
         )
 
 
+_UPLOAD_PATH = re.compile(r"^/maestro/artifacts/[^/]+/content$")
+
+
+def is_upload(scope: Scope) -> bool:
+    """Requests that carry artifact content rather than a JSON document."""
+    method, path = scope["method"], scope["path"]
+    if method == "PUT" and _UPLOAD_PATH.match(path):
+        return True
+    if method == "POST" and path == "/maestro/artifacts":
+        content_type = _header(scope, b"content-type") or b""
+        return content_type.lower().startswith(b"multipart/form-data")
+    return False
+
+
+def _counting(receive: Receive, limit: int) -> Receive:
+    """Pass the body through, raising PayloadTooLarge once more than ``limit`` bytes came."""
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise PayloadTooLarge(f"Content is larger than the {limit}-byte limit; nothing was kept")
+        return message
+
+    return counted
+
+
 _UNSUPPORTED = {
     "detail": "Content-Type must be application/json (or omitted)",
     "error": "unsupported_media_type",
@@ -171,6 +210,8 @@ def _accept_content_type(scope: Scope) -> bool:
     for index, (key, value) in enumerate(headers):
         if key != b"content-type":
             continue
+        if is_upload(scope) or _UPLOAD_PATH.match(scope["path"]):
+            return True  # content uploads take any media type
         media = bytes(value).split(b";", 1)[0].strip().lower()
         if media == _FORM:
             headers = list(headers)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Float,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -105,6 +107,15 @@ class ArtifactRow(Base):
     slsa_provenance_present: Mapped[bool] = mapped_column(Boolean())
     risk_assessment_present: Mapped[bool] = mapped_column(Boolean())
     additional_metadata: Mapped[dict[str, Any]] = mapped_column(json_type())
+    # Uploaded content (issue: verified evidence). Null until content is uploaded.
+    content_digest: Mapped[str | None] = mapped_column(String(80), ForeignKey("blobs.digest"), index=True)
+    content_size: Mapped[int | None] = mapped_column(BigInteger())
+    media_type: Mapped[str | None] = mapped_column(String(255))
+    uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(json_type())
+    verified_sbom: Mapped[bool] = mapped_column(Boolean(), server_default=false())
+    verified_slsa_provenance: Mapped[bool] = mapped_column(Boolean(), server_default=false())
+    verified_risk_assessment: Mapped[bool] = mapped_column(Boolean(), server_default=false())
 
     __table_args__ = (
         CheckConstraint(_in("kind", ARTIFACT_KINDS), name="kind"),
@@ -141,3 +152,53 @@ class DisclosurePackArtifactRow(Base):
     artifact_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("artifacts.id", ondelete="CASCADE"), index=True
     )
+
+
+class BlobRow(Base):
+    """Content-addressed bytes in the blob store. ``lease_until`` protects a blob an
+    upload is about to reference from garbage collection."""
+
+    __tablename__ = "blobs"
+
+    digest: Mapped[str] = mapped_column(String(80), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ComponentRow(Base):
+    """One component of one SBOM artifact: the index behind "which runs contain X"."""
+
+    __tablename__ = "components"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    artifact_id: Mapped[str] = mapped_column(String(36), ForeignKey("artifacts.id", ondelete="CASCADE"))
+    run_id: Mapped[str] = mapped_column(String(36), ForeignKey("runs.id", ondelete="CASCADE"))
+    purl: Mapped[str | None] = mapped_column(String(2048))
+    purl_base: Mapped[str | None] = mapped_column(String(2048))
+    name: Mapped[str] = mapped_column(String(1024))
+    version: Mapped[str | None] = mapped_column(String(256))
+    hashes: Mapped[dict[str, str]] = mapped_column(json_type())
+    licenses: Mapped[list[str]] = mapped_column(json_type())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_components_purl_created_at_id", "purl", "created_at", "id"),
+        Index("ix_components_purl_base_created_at_id", "purl_base", "created_at", "id"),
+        Index("ix_components_name_version_created_at_id", "name", "version", "created_at", "id"),
+        Index("ix_components_artifact_id", "artifact_id"),
+        Index("ix_components_run_id", "run_id"),
+    )
+
+
+class TrustedKeyRow(Base):
+    """A public key trusted for DSSE signatures."""
+
+    __tablename__ = "trusted_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    key_id: Mapped[str] = mapped_column(String(80), unique=True)
+    algorithm: Mapped[str] = mapped_column(String(32))
+    pem: Mapped[str] = mapped_column(Text())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -15,24 +16,29 @@ from maestro.pagination import Cursor, Page
 from maestro.services.rows import artifact_from_row
 
 
-def create_artifact(session: Session, data: ArtifactCreate) -> Artifact:
-    if not storage.run_exists(session, data.run_id):
-        raise RunNotFound()
+def new_artifact_values(data: ArtifactCreate, now: datetime) -> dict[str, Any]:
+    """The row for a new artifact without content."""
     flags = data.metadata_json
-    values = {
+    return {
         "id": uuid7(),
         "run_id": data.run_id,
         "kind": data.kind.value,
         "path_or_uri": data.path_or_uri,
         "content_hash": data.content_hash,
-        "created_at": datetime.now(UTC),
+        "created_at": now,
         "sbom_present": flags.sbom_present,
         "slsa_provenance_present": flags.slsa_provenance_present,
         "risk_assessment_present": flags.risk_assessment_present,
         "additional_metadata": flags.additional_metadata,
     }
+
+
+def create_artifact(session: Session, data: ArtifactCreate) -> Artifact:
+    if not storage.run_exists(session, data.run_id):
+        raise RunNotFound()
+    values = new_artifact_values(data, datetime.now(UTC))
     storage.insert_artifact(session, values)
-    return artifact_from_row(SimpleNamespace(**values))
+    return artifact_from_row(SimpleNamespace(**values, content_digest=None, evidence=None))
 
 
 def get_artifact(session: Session, artifact_id: str) -> Artifact:

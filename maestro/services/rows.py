@@ -13,6 +13,8 @@ from sqlalchemy import Row
 from maestro.checks import ArtifactFlags
 from maestro.models import (
     Artifact,
+    ArtifactContent,
+    ArtifactEvidence,
     ArtifactKind,
     ArtifactMetadata,
     DisclosurePack,
@@ -38,6 +40,15 @@ def run_from_row(row: Row[Any] | Any) -> Run:
 
 
 def artifact_from_row(row: Row[Any] | Any) -> Artifact:
+    content = None
+    if row.content_digest is not None:
+        content = ArtifactContent.model_construct(
+            digest=row.content_digest,
+            size=row.content_size,
+            media_type=row.media_type,
+            uploaded_at=row.uploaded_at,
+        )
+    evidence = ArtifactEvidence.model_validate(row.evidence) if row.evidence is not None else None
     return Artifact.model_construct(
         id=row.id,
         run_id=row.run_id,
@@ -51,6 +62,8 @@ def artifact_from_row(row: Row[Any] | Any) -> Artifact:
             risk_assessment_present=row.risk_assessment_present,
             additional_metadata=row.additional_metadata,
         ),
+        content=content,
+        evidence=evidence,
     )
 
 
@@ -61,6 +74,10 @@ def flags_from_row(row: Row[Any]) -> ArtifactFlags:
         sbom_present=row.sbom_present,
         slsa_provenance_present=row.slsa_provenance_present,
         risk_assessment_present=row.risk_assessment_present,
+        verified_sbom=row.verified_sbom,
+        verified_slsa_provenance=row.verified_slsa_provenance,
+        verified_risk_assessment=row.verified_risk_assessment,
+        content_uploaded=row.content_digest is not None,
     )
 
 

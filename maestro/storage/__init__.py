@@ -31,7 +31,7 @@ packs_t = cast(Table, DisclosurePackRow.__table__)
 pack_items_t = cast(Table, DisclosurePackArtifactRow.__table__)
 
 
-def _keyset(stmt: Select[Any], key: ColumnElement[Any], ident: ColumnElement[Any], page: Page) -> Select[Any]:
+def keyset(stmt: Select[Any], key: ColumnElement[Any], ident: ColumnElement[Any], page: Page) -> Select[Any]:
     """Apply cursor, order and limit (one extra row tells whether a next page exists)."""
     if page.after is not None:
         bound = tuple_(key, ident)
@@ -125,7 +125,7 @@ def list_runs(session: Session, where: RunFilter, page: Page) -> Sequence[Row[An
         stmt = stmt.where(key >= where.started_after)
     if where.started_before is not None:
         stmt = stmt.where(key < where.started_before)
-    return session.execute(_keyset(stmt, key, ident, page)).all()
+    return session.execute(keyset(stmt, key, ident, page)).all()
 
 
 # ----------------------------------------------------------- artifacts
@@ -147,7 +147,7 @@ def list_artifacts(
         stmt = stmt.where(artifacts_t.c.run_id == run_id)
     if kind is not None:
         stmt = stmt.where(artifacts_t.c.kind == kind)
-    return session.execute(_keyset(stmt, artifacts_t.c.created_at, artifacts_t.c.id, page)).all()
+    return session.execute(keyset(stmt, artifacts_t.c.created_at, artifacts_t.c.id, page)).all()
 
 
 def artifacts_of_run(session: Session, run_id: str) -> Sequence[Row[Any]]:
@@ -164,7 +164,17 @@ def artifact_flags_of_run(session: Session, run_id: str) -> Sequence[Row[Any]]:
     """Only what the release gate reads, from the (run_id, created_at, id) index order."""
     c = artifacts_t.c
     stmt = (
-        select(c.id, c.kind, c.sbom_present, c.slsa_provenance_present, c.risk_assessment_present)
+        select(
+            c.id,
+            c.kind,
+            c.sbom_present,
+            c.slsa_provenance_present,
+            c.risk_assessment_present,
+            c.verified_sbom,
+            c.verified_slsa_provenance,
+            c.verified_risk_assessment,
+            c.content_digest,
+        )
         .where(c.run_id == run_id)
         .order_by(c.created_at, c.id)
     )
@@ -206,7 +216,7 @@ def list_packs(session: Session, page: Page, *, run_id: str | None = None) -> Se
     stmt = select(packs_t)
     if run_id is not None:
         stmt = stmt.where(packs_t.c.run_id == run_id)
-    return session.execute(_keyset(stmt, packs_t.c.created_at, packs_t.c.id, page)).all()
+    return session.execute(keyset(stmt, packs_t.c.created_at, packs_t.c.id, page)).all()
 
 
 def packs_of_run(session: Session, run_id: str) -> Sequence[Row[Any]]:

@@ -1,0 +1,48 @@
+"""Portfolio queries: /maestro/components and /maestro/runs/{a}/sbom-diff/{b}."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from maestro.api.deps import DatabaseDep, PageDep
+from maestro.api.responses import json_response, page_response
+from maestro.models import ComponentMatch, ErrorBody, SbomDiff
+from maestro.services import components as component_service
+
+router = APIRouter(tags=["components"])
+
+
+@router.get(
+    "/maestro/components",
+    response_model=list[ComponentMatch],
+    responses={422: {"model": ErrorBody}},
+)
+def find_components(
+    request: Request,
+    db: DatabaseDep,
+    page: PageDep,
+    purl: Annotated[
+        str | None,
+        Query(max_length=1000, description="pkg:type/ns/name[@version]: with @version exact, else any"),
+    ] = None,
+    name: Annotated[str | None, Query(max_length=512)] = None,
+    version: Annotated[str | None, Query(max_length=256)] = None,
+) -> Response:
+    """Which runs' SBOMs contain a package."""
+    with db.read() as session:
+        items, after = component_service.find_components(session, page, purl=purl, name=name, version=version)
+    return page_response(request, items, ComponentMatch, after)
+
+
+@router.get(
+    "/maestro/runs/{base_run_id}/sbom-diff/{head_run_id}",
+    response_model=SbomDiff,
+    responses={404: {"model": ErrorBody}},
+)
+def diff_run_sboms(base_run_id: str, head_run_id: str, db: DatabaseDep) -> Response:
+    """Components added, removed and changed in version from one run's SBOMs to another's."""
+    with db.read() as session:
+        diff = component_service.sbom_diff(session, base_run_id, head_run_id)
+    return json_response(diff)

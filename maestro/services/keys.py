@@ -1,0 +1,89 @@
+"""Trusted public keys for DSSE signature verification."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from sqlalchemy.orm import Session
+
+from maestro.errors import Conflict, NotFound, ValidationFailed
+from maestro.evidence.model import TrustedKey
+from maestro.ids import uuid7
+from maestro.models import TrustedKeyCreate, TrustedKeyInfo
+from maestro.storage import evidence as evidence_store
+
+MIN_RSA_BITS = 2048
+
+
+class TrustedKeyNotFound(NotFound):
+    code = "trusted_key_not_found"
+    default_detail = "Trusted key not found"
+
+
+def _describe(pem: str) -> tuple[str, str]:
+    """(algorithm, key_id) of a public key PEM, or ValidationFailed saying why not."""
+    try:
+        key = serialization.load_pem_public_key(pem.encode())
+    except (ValueError, TypeError):
+        raise ValidationFailed.for_field("pem", "is not a PEM-encoded public key") from None
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        algorithm = "ed25519"
+    elif isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        algorithm = "ecdsa-p256"
+    elif isinstance(key, rsa.RSAPublicKey) and key.key_size >= MIN_RSA_BITS:
+        algorithm = f"rsa-{key.key_size}"
+    else:
+        raise ValidationFailed.for_field(
+            "pem", f"unsupported key type; use Ed25519, ECDSA P-256 or RSA >= {MIN_RSA_BITS} bits"
+        )
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return algorithm, hashlib.sha256(der).hexdigest()
+
+
+def _info(row: object) -> TrustedKeyInfo:
+    return TrustedKeyInfo.model_validate(row, from_attributes=True)
+
+
+def add_key(session: Session, data: TrustedKeyCreate) -> TrustedKeyInfo:
+    algorithm, key_id = _describe(data.pem)
+    clash = evidence_store.key_conflict(session, data.name, key_id)
+    if clash == "name":
+        raise Conflict(f"A trusted key named {data.name!r} already exists")
+    if clash == "pem":
+        raise Conflict(f"This public key is already trusted (key_id {key_id})")
+    values = {
+        "id": uuid7(),
+        "name": data.name,
+        "key_id": key_id,
+        "algorithm": algorithm,
+        "pem": data.pem.strip() + "\n",
+        "created_at": datetime.now(UTC),
+    }
+    evidence_store.insert_key(session, values)
+    return TrustedKeyInfo(**values)
+
+
+def list_keys(session: Session) -> list[TrustedKeyInfo]:
+    return [_info(r) for r in evidence_store.list_keys(session)]
+
+
+def get_key(session: Session, key_id: str) -> TrustedKeyInfo:
+    row = evidence_store.get_key(session, key_id)
+    if row is None:
+        raise TrustedKeyNotFound()
+    return _info(row)
+
+
+def delete_key(session: Session, key_id: str) -> None:
+    if not evidence_store.delete_key(session, key_id):
+        raise TrustedKeyNotFound()
+
+
+def trusted_keys(session: Session) -> tuple[TrustedKey, ...]:
+    """What the parsers verify DSSE signatures against."""
+    return tuple(
+        TrustedKey(key_id=r.key_id, name=r.name, pem=r.pem) for r in evidence_store.list_keys(session)
+    )

