@@ -9,6 +9,7 @@ import typer
 from maestro.config import get_settings
 from maestro.db import migrate
 from maestro.db.engine import Database
+from maestro.errors import SchemaError
 
 cli = typer.Typer(help="Maestro: runs, evidence, disclosure packs and release gates.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema management.", no_args_is_help=True)
@@ -29,7 +30,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
         before = migrate.upgrade(db.engine, revision)
         with db.engine.connect() as conn:
             after = migrate.current_revision(conn)
-    except migrate.SchemaError as exc:
+    except SchemaError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
     finally:
@@ -47,7 +48,7 @@ def db_current() -> None:
             try:
                 migrate.check_not_newer(conn)
                 newer = False
-            except migrate.SchemaError:
+            except SchemaError:
                 newer = True
     finally:
         db.dispose()

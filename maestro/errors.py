@@ -1,21 +1,30 @@
-"""The one error tree. Services raise these; the API and the CLI render them.
+"""The one error tree. Services raise these; the API renders them as
+``{"detail", "error"[, "errors"]}`` and the SDK turns such a body back into the
+same class, so a caller catches ``RunNotFound`` whichever side it is on.
 
-MaestroError                      500 internal_error
- ├── NotFound                     404 not_found
- │    ├── RunNotFound             404 run_not_found
- │    ├── ArtifactNotFound        404 artifact_not_found
- │    └── DisclosurePackNotFound  404 disclosure_pack_not_found
- ├── ValidationFailed             422 validation_failed
- ├── Conflict                     409 conflict
- │    └── InvalidTransition       409 invalid_transition
- ├── PreconditionFailed           412 precondition_failed
- ├── PayloadTooLarge              413 payload_too_large
- └── DependencyUnavailable        503 dependency_unavailable
+    MaestroError                        500 internal_error
+     ├── NotFound                       404 not_found
+     │    ├── RunNotFound               404 run_not_found
+     │    ├── ArtifactNotFound          404 artifact_not_found
+     │    ├── DisclosurePackNotFound    404 disclosure_pack_not_found
+     │    ├── ContentNotFound           404 content_not_found
+     │    └── TrustedKeyNotFound        404 trusted_key_not_found
+     ├── ValidationFailed               422 validation_failed
+     ├── Conflict                       409 conflict
+     │    └── InvalidTransition         409 invalid_transition
+     ├── PreconditionFailed             412 precondition_failed
+     ├── PayloadTooLarge                413 payload_too_large
+     ├── RangeNotSatisfiable            416 range_not_satisfiable
+     ├── ContentCorrupt                 500 content_corrupt
+     ├── SchemaError                    500 schema_error
+     └── DependencyUnavailable          503 dependency_unavailable
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+_BY_CODE: dict[str, type[MaestroError]] = {}
 
 
 class MaestroError(Exception):
@@ -26,10 +35,23 @@ class MaestroError(Exception):
     exit_code: ClassVar[int] = 2
     default_detail: ClassVar[str] = "Internal error"
 
-    def __init__(self, detail: str | None = None, *, errors: list[dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        request_id: str | None = None,
+        status: int | None = None,
+    ):
         self.detail = detail or self.default_detail
         self.errors = errors
+        self.request_id = request_id
+        self.status = status or self.status_code
         super().__init__(self.detail)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _BY_CODE.setdefault(cls.code, cls)
 
     def to_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"detail": self.detail, "error": self.code}
@@ -37,10 +59,25 @@ class MaestroError(Exception):
             body["errors"] = self.errors
         return body
 
+    @staticmethod
+    def from_response(status: int, body: Any, request_id: str | None = None) -> MaestroError:
+        """The error a server response stands for (the SDK's side of ``to_body``)."""
+        body = body if isinstance(body, dict) else {}
+        detail = str(body.get("detail") or f"HTTP {status}")
+        cls = _BY_CODE.get(str(body.get("error", "")))
+        if cls is None:
+            cls = next((c for c in _FALLBACK if c.status_code == status), MaestroError)
+        errors = body.get("errors") if isinstance(body.get("errors"), list) else None
+        return cls(detail, errors=errors, request_id=request_id, status=status)
+
+
+_BY_CODE[MaestroError.code] = MaestroError
+
 
 class NotFound(MaestroError):
     status_code = 404
     code = "not_found"
+    exit_code = 1
     default_detail = "Not found"
 
 
@@ -59,11 +96,22 @@ class DisclosurePackNotFound(NotFound):
     default_detail = "Disclosure pack not found"
 
 
+class ContentNotFound(NotFound):
+    code = "content_not_found"
+    default_detail = "Artifact has no content"
+
+
+class TrustedKeyNotFound(NotFound):
+    code = "trusted_key_not_found"
+    default_detail = "Trusted key not found"
+
+
 class ValidationFailed(MaestroError):
     """The request is well-formed but breaks a rule; ``errors`` names each field."""
 
     status_code = 422
     code = "validation_failed"
+    exit_code = 1
     default_detail = "Validation failed"
 
     @classmethod
@@ -74,6 +122,7 @@ class ValidationFailed(MaestroError):
 class Conflict(MaestroError):
     status_code = 409
     code = "conflict"
+    exit_code = 1
     default_detail = "Conflict"
 
 
@@ -84,16 +133,46 @@ class InvalidTransition(Conflict):
 class PreconditionFailed(MaestroError):
     status_code = 412
     code = "precondition_failed"
+    exit_code = 1
     default_detail = "Precondition failed"
 
 
 class PayloadTooLarge(MaestroError):
     status_code = 413
     code = "payload_too_large"
+    exit_code = 1
     default_detail = "Request body too large"
+
+
+class RangeNotSatisfiable(MaestroError):
+    status_code = 416
+    code = "range_not_satisfiable"
+    exit_code = 1
+    default_detail = "Range not satisfiable"
+
+
+class ContentCorrupt(MaestroError):
+    code = "content_corrupt"
+    default_detail = "Stored content no longer matches its digest; it is not served"
+
+
+class SchemaError(MaestroError):
+    code = "schema_error"
 
 
 class DependencyUnavailable(MaestroError):
     status_code = 503
     code = "dependency_unavailable"
     default_detail = "A service Maestro depends on is unavailable"
+
+
+# For bodies without a known code (a proxy's 404, an old server): the generic class per status.
+_FALLBACK: tuple[type[MaestroError], ...] = (
+    NotFound,
+    ValidationFailed,
+    Conflict,
+    PreconditionFailed,
+    PayloadTooLarge,
+    RangeNotSatisfiable,
+    DependencyUnavailable,
+)

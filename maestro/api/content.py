@@ -18,7 +18,7 @@ from maestro.api.deps import BlobStoreDep, DatabaseDep, SettingsDep
 from maestro.api.responses import json_response
 from maestro.blobs.base import BlobMissing, BlobStore
 from maestro.blobs.spool import Spool
-from maestro.errors import ArtifactNotFound, MaestroError
+from maestro.errors import ArtifactNotFound, ContentCorrupt, ContentNotFound, RangeNotSatisfiable
 from maestro.models import Artifact, ErrorBody
 from maestro.services import content as content_service
 
@@ -33,24 +33,6 @@ _SAFE_TO_LABEL = {
     "application/x-tar",
 }
 _CHUNK = 1 << 20
-
-
-class ContentNotFound(MaestroError):
-    status_code = 404
-    code = "content_not_found"
-    default_detail = "Artifact has no content"
-
-
-class ContentCorrupt(MaestroError):
-    status_code = 500
-    code = "content_corrupt"
-    default_detail = "Stored content no longer matches its digest; it is not served"
-
-
-class RangeNotSatisfiable(MaestroError):
-    status_code = 416
-    code = "range_not_satisfiable"
-    default_detail = "Range not satisfiable"
 
 
 def _lookup(db: DatabaseDep, artifact_id: str) -> tuple[str | None, str | None, int | None, str | None]:

@@ -15,15 +15,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
-from maestro.errors import MaestroError
+from maestro.errors import SchemaError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Arbitrary but fixed: the advisory-lock key every Maestro replica agrees on.
 _PG_LOCK_KEY = 0x6D61657374726F  # "maestro"
-
-
-class SchemaError(MaestroError):
-    code = "schema_error"
 
 
 def alembic_config() -> Config:

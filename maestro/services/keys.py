@@ -9,18 +9,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from sqlalchemy.orm import Session
 
-from maestro.errors import Conflict, NotFound, ValidationFailed
+from maestro.errors import Conflict, TrustedKeyNotFound, ValidationFailed
 from maestro.evidence.model import TrustedKey
 from maestro.ids import uuid7
 from maestro.models import TrustedKeyCreate, TrustedKeyInfo
 from maestro.storage import evidence as evidence_store
 
 MIN_RSA_BITS = 2048
-
-
-class TrustedKeyNotFound(NotFound):
-    code = "trusted_key_not_found"
-    default_detail = "Trusted key not found"
 
 
 def _describe(pem: str) -> tuple[str, str]:

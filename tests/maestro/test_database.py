@@ -17,6 +17,7 @@ from maestro.config import Settings
 from maestro.db import migrate
 from maestro.db.engine import Database
 from maestro.db.tables import Base
+from maestro.errors import SchemaError
 from tests.maestro.databases import PostgresServer
 
 
@@ -71,10 +72,10 @@ def test_refuses_a_database_newer_than_the_code(maestro_store: Database, setting
     with maestro_store.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
     try:
-        with pytest.raises(migrate.SchemaError, match="newer than this Maestro release"):
+        with pytest.raises(SchemaError, match="newer than this Maestro release"):
             migrate.upgrade(maestro_store.engine)
         app = create_app(settings.model_copy(update={"auto_migrate": False}), database=maestro_store)
-        with pytest.raises(migrate.SchemaError), TestClient(app):
+        with pytest.raises(SchemaError), TestClient(app):
             pass
     finally:
         with maestro_store.engine.begin() as conn:
