@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from maestro import __version__
 from maestro.api import artifacts, components, content, health, keys, packs, runs
 from maestro.api.errors import install_error_handlers
+from maestro.api.idempotency import IdempotencyMiddleware
 from maestro.api.middleware import RequestContextMiddleware
 from maestro.blobs import open_blob_store
 from maestro.config import Settings, get_settings
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     install_error_handlers(app)
     for module in (runs, artifacts, content, packs, components, keys, health):
         app.include_router(module.router)
+    app.add_middleware(IdempotencyMiddleware)  # added first, so it runs inside the limits
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_request_bytes,

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -202,3 +203,22 @@ class TrustedKeyRow(Base):
     algorithm: Mapped[str] = mapped_column(String(32))
     pem: Mapped[str] = mapped_column(Text())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IdempotencyKeyRow(Base):
+    """A client's Idempotency-Key and the first response it produced.
+
+    ``status_code`` is null while the first request is still being served.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(String(300), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer())
+    response_body: Mapped[bytes | None] = mapped_column(LargeBinary())
+    response_headers: Mapped[dict[str, str] | None] = mapped_column(json_type())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)

@@ -1,0 +1,126 @@
+"""Idempotency-Key on creates: a retry never makes a second record."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from maestro.api.idempotency import request_digest
+from maestro.db.engine import Database
+from maestro.services import idempotency
+from maestro.storage import idempotency as store
+
+RUN = {"name": "nightly", "owner": "ci"}
+
+
+def post(client: TestClient, path: str, body: dict[str, Any], key: str | None) -> Any:
+    headers = {"Idempotency-Key": key} if key else {}
+    return client.post(path, json=body, headers=headers)
+
+
+def test_same_key_same_body_replays_the_first_response(client: TestClient) -> None:
+    first = post(client, "/maestro/runs", RUN, "key-1")
+    second = post(client, "/maestro/runs", RUN, "key-1")
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert second.headers["location"] == first.headers["location"]
+    assert second.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert len(client.get("/maestro/runs").json()) == 1
+
+
+def test_same_key_different_body_is_422(client: TestClient) -> None:
+    post(client, "/maestro/runs", RUN, "key-2")
+    response = post(client, "/maestro/runs", {**RUN, "name": "other"}, "key-2")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert len(client.get("/maestro/runs").json()) == 1
+
+
+def test_keys_are_scoped_by_path(client: TestClient) -> None:
+    run = post(client, "/maestro/runs", RUN, "shared").json()
+    body = {"run_id": run["id"], "kind": "other", "path_or_uri": "x"}
+    assert post(client, "/maestro/artifacts", body, "shared").status_code == 201
+
+
+def test_without_a_key_every_post_creates(client: TestClient) -> None:
+    post(client, "/maestro/runs", RUN, None)
+    post(client, "/maestro/runs", RUN, None)
+    assert len(client.get("/maestro/runs").json()) == 2
+
+
+def test_refusals_are_replayed_too(client: TestClient) -> None:
+    body = {"run_id": "missing", "kind": "other", "path_or_uri": "x"}
+    first = post(client, "/maestro/artifacts", body, "k404")
+    again = post(client, "/maestro/artifacts", body, "k404")
+    assert first.status_code == again.status_code == 404
+    assert again.json() == first.json()
+
+
+@pytest.mark.parametrize("key", ["", "has space", "x" * 256, "tab\there"])
+def test_malformed_keys_are_422(client: TestClient, key: str) -> None:
+    response = client.post(
+        "/maestro/runs", json=RUN, headers={"Idempotency-Key": key.encode("utf-8").decode("latin-1")}
+    )
+    assert response.status_code == 422
+    assert client.get("/maestro/runs").json() == []
+
+
+def test_multipart_with_a_key_is_refused(client: TestClient) -> None:
+    response = client.post(
+        "/maestro/artifacts",
+        data={"artifact": "{}"},
+        files={"file": ("a", b"x")},
+        headers={"Idempotency-Key": "k"},
+    )
+    assert response.status_code == 422
+
+
+def test_in_flight_key_is_409(client: TestClient, maestro_store: Database) -> None:
+    body = orjson.dumps(RUN)
+    digest = request_digest("/maestro/runs", b"", body)
+    assert (
+        idempotency.begin(maestro_store, "POST /maestro/runs", "busy", digest) is None
+    )  # first, still running
+    headers = {"Idempotency-Key": "busy", "content-type": "application/json"}
+    response = client.post("/maestro/runs", content=body, headers=headers)
+    assert response.status_code == 409
+    assert response.headers["retry-after"] == "1"
+    assert client.get("/maestro/runs").json() == []
+
+
+def test_concurrent_retries_create_one_run(client: TestClient) -> None:
+    barrier = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def attempt() -> None:
+        barrier.wait()
+        statuses.append(post(client, "/maestro/runs", RUN, "race").status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(statuses) <= {201, 409}
+    assert 201 in statuses
+    assert len(client.get("/maestro/runs").json()) == 1
+
+
+def test_expired_keys_are_purged_and_reusable(client: TestClient, maestro_store: Database) -> None:
+    post(client, "/maestro/runs", RUN, "fresh")
+    long_ago = datetime.now(UTC) - idempotency.TTL - timedelta(minutes=1)
+    with maestro_store.write() as session:
+        store.claim(session, "POST /maestro/runs", "stale", "0" * 64, long_ago)
+    assert (
+        post(client, "/maestro/runs", {**RUN, "name": "new"}, "stale").status_code == 201
+    )  # expired: a new request
+    with maestro_store.write() as session:
+        store.claim(session, "POST /maestro/runs", "stale2", "0" * 64, long_ago)
+    assert idempotency.purge_expired(maestro_store) == 1
+    assert post(client, "/maestro/runs", RUN, "fresh").headers["idempotent-replayed"] == "true"
