@@ -177,9 +177,11 @@ def _component_rows(
 
 
 def _content_values(
-    spool: Spool, media_type: str | None, evidence: ArtifactEvidence, now: datetime
+    spool: Spool, media_type: str | None, evidence: ArtifactEvidence, now: datetime, declared: str | None
 ) -> dict[str, Any]:
+    """Columns that attach content; the computed digest stands in for an undeclared content_hash."""
     return {
+        "content_hash": declared or spool.digest,
         "content_digest": spool.digest,
         "content_size": spool.size,
         "media_type": media_type,
@@ -230,7 +232,9 @@ def attach_content(
         if current.content_digest is not None:  # a concurrent upload won the race
             return _same_or_conflict(current, spool)
         evidence_store.set_artifact_content(
-            session, artifact_id, _content_values(spool, media_type, evidence, now)
+            session,
+            artifact_id,
+            _content_values(spool, media_type, evidence, now, current.content_hash),
         )
         evidence_store.insert_components(session, _component_rows(parsed, artifact_id, row.run_id, now))
         fresh = storage.get_artifact(session, artifact_id)
@@ -271,7 +275,9 @@ def create_with_content(
     with db.write() as session:
         if not storage.run_exists(session, data.run_id):
             raise RunNotFound()
-        values = new_artifact_values(data, now) | _content_values(spool, media_type, evidence, now)
+        values = new_artifact_values(data, now) | _content_values(
+            spool, media_type, evidence, now, data.content_hash
+        )
         storage.insert_artifact(session, values)
         evidence_store.insert_components(session, _component_rows(parsed, values["id"], data.run_id, now))
         row = storage.get_artifact(session, values["id"])

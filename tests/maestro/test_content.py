@@ -73,6 +73,7 @@ def test_upload_parses_and_serves_back(app_client: TestClient, new_artifact: Cal
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["content"]["digest"] == digest_of(SBOM)
+    assert body["content_hash"] == digest_of(SBOM)  # none was declared: the computed one is recorded
     assert body["content"]["size"] == len(SBOM)
     evidence = body["evidence"]
     assert evidence["format"] == "cyclonedx-json"
