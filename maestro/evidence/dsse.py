@@ -94,7 +94,10 @@ def verify_with_key(envelope: Envelope, key: signing.PublicKey) -> bool:
 
 
 def verify_trusted(envelope: Envelope, keys: tuple[TrustedKey, ...], loc: str, report: Report) -> Signature:
-    """verified if any signature checks out against a trusted key; invalid if one that should, fails."""
+    """verified if any signature checks out against a trusted key; invalid when a signature
+    that names a trusted key by keyid fails (tampering). A signature without a keyid that no
+    trusted key verifies is only unverified: it may be another party's, or altered - offline
+    the two cannot be told apart, and calling a stranger's signature forged would be a lie."""
     message = pae(envelope.payload_type, envelope.payload)
     loaded: list[tuple[TrustedKey, signing.PublicKey]] = []
     for trusted in keys:
@@ -111,7 +114,7 @@ def verify_trusted(envelope: Envelope, keys: tuple[TrustedKey, ...], loc: str, r
                 return Signature(
                     status="verified", key_id=trusted.key_id, detail=f"DSSE signature {i} verified"
                 )
-        if candidates and not (sig.keyid is None and sig.cert):
+        if candidates and sig.keyid is not None:
             failed.append(f"{loc}/signatures/{i}")
     if failed:
         for where in failed:
@@ -120,7 +123,11 @@ def verify_trusted(envelope: Envelope, keys: tuple[TrustedKey, ...], loc: str, r
     embedded = _verify_embedded_certs(envelope, message, loc, report)
     if embedded is not None:
         return embedded
-    why = "no trusted keys configured" if not loaded else "no signature names a trusted key"
+    why = (
+        "no trusted keys configured"
+        if not loaded
+        else "no trusted key verifies this signature (signed by another key, or altered after signing)"
+    )
     return Signature(status="unverified", detail=why)
 
 

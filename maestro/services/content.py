@@ -40,7 +40,7 @@ _KIND_FLAGS = {
     ArtifactKind.SBOM: ("sbom", "an SBOM"),
     ArtifactKind.SLSA_PROVENANCE: ("slsa_provenance", "SLSA provenance"),
     ArtifactKind.RISK_ASSESSMENT: ("risk_assessment", "a risk assessment"),
-}
+}  # flag, and the phrase "the content is not valid <phrase>" needs
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,7 @@ def _contradictions(
         found.append(
             Finding(
                 location="kind",
-                message=f"kind is '{kind.value}' but the content is not valid {expected[1]} "
+                message=f"kind is '{kind.value}' but the content is not {expected[1]} that verifies "
                 f"(found {evidence.format}, {evidence.evidence_type})",
             )
         )

@@ -336,18 +336,19 @@ class TestComponentIndex:
         assert app_client.get(f"/maestro/runs/nope/sbom-diff/{run_with(base)}").status_code == 404
 
 
-def _dsse(statement: dict[str, Any], key: ed25519.Ed25519PrivateKey) -> bytes:
+def _dsse(statement: dict[str, Any], key: ed25519.Ed25519PrivateKey, keyid: str | None = None) -> bytes:
     payload = json.dumps(statement).encode()
     kind = b"application/vnd.in-toto+json"
     pae = b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
-    signature = base64.b64encode(key.sign(pae)).decode()
-    return json.dumps(
-        {
-            "payloadType": kind.decode(),
-            "payload": base64.b64encode(payload).decode(),
-            "signatures": [{"sig": signature}],
-        }
-    ).encode()
+    signature: dict[str, str] = {"sig": base64.b64encode(key.sign(pae)).decode()}
+    if keyid:
+        signature["keyid"] = keyid
+    envelope = {
+        "payloadType": kind.decode(),
+        "payload": base64.b64encode(payload).decode(),
+        "signatures": [signature],
+    }
+    return json.dumps(envelope).encode()
 
 
 def _slsa_statement(subject_digest: str) -> dict[str, Any]:
@@ -398,8 +399,8 @@ def test_tampered_provenance_is_invalid(app_client: TestClient, new_artifact: Ca
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
-    app_client.post("/maestro/trusted-keys", json={"name": "ci", "pem": pem})
-    envelope = json.loads(_dsse(_slsa_statement("b" * 64), key))
+    key_id = app_client.post("/maestro/trusted-keys", json={"name": "ci", "pem": pem}).json()["key_id"]
+    envelope = json.loads(_dsse(_slsa_statement("b" * 64), key, keyid=key_id))
     forged = _slsa_statement("c" * 64)
     envelope["payload"] = base64.b64encode(json.dumps(forged).encode()).decode()
     provenance = new_artifact("slsa_provenance")
