@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import re
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from maestro import storage
@@ -94,6 +95,24 @@ async def upload_artifact_content(
     return json_response(artifact, 201 if created else 200)
 
 
+def _verified_file(blobs: BlobStore, digest: str, spool_dir: Path) -> tuple[Path, bool]:
+    """A file whose bytes were just hashed and match ``digest``: the local blob itself, or
+    (S3) a private copy made while hashing. The flag says whether to delete it after."""
+    local = blobs.local_path(digest)
+    if local is not None:
+        hasher = hashlib.sha256()
+        with open(local, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                hasher.update(chunk)
+        if f"sha256:{hasher.hexdigest()}" != digest:
+            log.error(
+                "blob digest mismatch", extra={"expected": digest, "actual": f"sha256:{hasher.hexdigest()}"}
+            )
+            raise ContentCorrupt()
+        return local, False
+    return _verified_copy(blobs, digest, spool_dir), True
+
+
 def _verified_copy(blobs: BlobStore, digest: str, spool_dir: Path) -> Path:
     """Copy the blob to a private temp file, hashing as it goes; refuse a mismatch."""
     spool = Spool(spool_dir, limit=1 << 62)
@@ -130,7 +149,7 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def _stream(path: Path, start: int, length: int) -> Iterator[bytes]:
+def _stream(path: Path, start: int, length: int, *, remove: bool) -> Iterator[bytes]:
     handle: BinaryIO
     try:
         with open(path, "rb") as handle:
@@ -143,7 +162,8 @@ def _stream(path: Path, start: int, length: int) -> Iterator[bytes]:
                 remaining -= len(chunk)
                 yield chunk
     finally:
-        path.unlink(missing_ok=True)
+        if remove:
+            path.unlink(missing_ok=True)
 
 
 @router.get(
@@ -165,8 +185,11 @@ async def download_artifact_content(
     tag = f'"{digest}"'
     if request.headers.get("if-none-match") in (tag, "*"):
         return Response(status_code=304, headers={"ETag": tag})
-    byte_range = _parse_range(request.headers.get("range"), size)
-    path = await run_in_threadpool(_verified_copy, blobs, digest, settings.spool_dir())
+    try:
+        byte_range = _parse_range(request.headers.get("range"), size)
+    except RangeNotSatisfiable as exc:
+        return JSONResponse(exc.to_body(), 416, {"Content-Range": f"bytes */{size}"})
+    path, remove = await run_in_threadpool(_verified_file, blobs, digest, settings.spool_dir())
     start, end = byte_range or (0, size - 1)
     headers = {
         "ETag": tag,
@@ -181,9 +204,11 @@ async def download_artifact_content(
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     label = media_type if media_type in _SAFE_TO_LABEL or (media_type or "").endswith("+json") else None
+    media = label or "application/octet-stream"
     if size == 0:
-        path.unlink(missing_ok=True)
-        return Response(b"", status, headers, label or "application/octet-stream")
+        if remove:
+            path.unlink(missing_ok=True)
+        return Response(b"", status, headers, media)
     return StreamingResponse(
-        _stream(path, start, end - start + 1), status, headers, media_type=label or "application/octet-stream"
+        _stream(path, start, end - start + 1, remove=remove), status, headers, media_type=media
     )

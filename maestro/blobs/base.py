@@ -42,6 +42,9 @@ class BlobStore(Protocol):
 
     def exists(self, digest: str) -> bool: ...
 
+    def local_path(self, digest: str) -> Path | None:
+        """A file holding the blob when the store is a local directory, else None."""
+
     def open(self, digest: str) -> AbstractContextManager[BinaryIO]:
         """A readable binary stream of the blob; BlobMissing when absent."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -43,8 +44,8 @@ class LocalBlobStore:
         if source.stat().st_dev == target.parent.stat().st_dev:
             os.replace(source, target)
         else:  # spool on another file system: copy into a sibling temp, then rename
-            tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            tmp = Path(name)
             with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
                 while chunk := src.read(1 << 20):
                     out.write(chunk)
@@ -56,6 +57,11 @@ class LocalBlobStore:
 
     def exists(self, digest: str) -> bool:
         return self._path(digest).is_file()
+
+    def local_path(self, digest: str) -> Path | None:
+        """The blob's file, for serving it without a copy (blobs never change in place)."""
+        path = self._path(digest)
+        return path if path.is_file() else None
 
     @contextlib.contextmanager
     def open(self, digest: str) -> Iterator[BinaryIO]:

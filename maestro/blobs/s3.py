@@ -36,6 +36,9 @@ class S3BlobStore:
         self.client.upload_file(str(source), self.bucket, self._key(digest))
         return True
 
+    def local_path(self, digest: str) -> Path | None:
+        return None
+
     def exists(self, digest: str) -> bool:
         try:
             self.client.head_object(Bucket=self.bucket, Key=self._key(digest))

@@ -21,13 +21,21 @@ def collect_garbage(
     """Delete unreferenced blobs whose lease has lapsed; returns the digests removed."""
     removed: list[str] = []
     now = now or datetime.now(UTC)
-    with db.read() as session:
-        candidates = evidence_store.unreferenced_blobs(session, now, batch)
-    for digest in candidates:
-        with db.write() as session:
-            if not evidence_store.claim_blob_for_deletion(session, digest, now):
-                continue
-            blobs.delete(digest)
-            evidence_store.delete_blob_row(session, digest)
-        removed.append(digest)
-    return removed
+    skipped: set[str] = set()
+    while True:
+        with db.read() as session:
+            candidates = [
+                d
+                for d in evidence_store.unreferenced_blobs(session, now, batch + len(skipped))
+                if d not in skipped
+            ]
+        if not candidates:
+            return removed
+        for digest in candidates:
+            with db.write() as session:
+                if not evidence_store.claim_blob_for_deletion(session, digest, now):
+                    skipped.add(digest)  # referenced or leased meanwhile
+                    continue
+                blobs.delete(digest)
+                evidence_store.delete_blob_row(session, digest)
+            removed.append(digest)

@@ -79,9 +79,13 @@ def _check_declared_hash(content_hash: str | None, spool: Spool) -> None:
 
 
 def clean_media_type(value: str | None) -> str | None:
+    """The client's media type when it is well-formed and says something about the bytes
+    (``curl --data-binary`` labels everything a form, which they are not)."""
     if not value:
         return None
     media = value.split(";", 1)[0].strip().lower()
+    if media in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return None
     return media if _MEDIA_TYPE.fullmatch(media) else None
 
 

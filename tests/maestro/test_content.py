@@ -99,7 +99,9 @@ def test_range_requests(app_client: TestClient, new_artifact: Callable[..., Any]
     assert part.content == SBOM[2:10]
     assert part.headers["content-range"] == f"bytes 2-9/{len(SBOM)}"
     assert app_client.get(url, headers={"Range": "bytes=-5"}).content == SBOM[-5:]
-    assert app_client.get(url, headers={"Range": f"bytes={len(SBOM)}-"}).status_code == 416
+    unsatisfiable = app_client.get(url, headers={"Range": f"bytes={len(SBOM)}-"})
+    assert unsatisfiable.status_code == 416
+    assert unsatisfiable.headers["content-range"] == f"bytes */{len(SBOM)}"
     assert app_client.get(url, headers={"Range": "bytes=1-2,4-5"}).status_code == 416
 
 
@@ -171,6 +173,19 @@ def test_upload_over_the_limit_is_413(app_client: TestClient, new_artifact: Call
     assert app_client.get(f"/maestro/artifacts/{artifact['id']}").json()["content"] is None
 
 
+def test_form_label_from_curl_is_not_kept_as_media_type(
+    app_client: TestClient, new_artifact: Callable[..., Any]
+) -> None:
+    artifact = new_artifact("build_log")
+    response = app_client.put(
+        f"/maestro/artifacts/{artifact['id']}/content",
+        content=b"log line\n",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 201
+    assert response.json()["content"]["media_type"] is None
+
+
 def test_upload_to_unknown_artifact_is_404(app_client: TestClient) -> None:
     for artifact_id in ("nope", "..%2F..%2Fetc%2Fpasswd", "%252e%252e%252f", "C:%5Cwindows"):
         response = put(app_client, artifact_id, SBOM)
@@ -199,9 +214,17 @@ def test_garbage_collection_spares_referenced_and_leased_blobs(
     with maestro_store.write() as session:
         evidence_store.lease_blob(session, digest_of(orphan), len(orphan), now, now + timedelta(hours=1))
     blobs.put_file(digest_of(orphan), source, len(orphan))
-    assert collect_garbage(maestro_store, blobs) == []  # leased: an upload may be about to use it
+    others = [orphan + bytes([i]) for i in range(3)]
+    for data in others:
+        extra = tmp_path / f"extra-{data[-1]}"
+        extra.write_bytes(data)
+        with maestro_store.write() as session:
+            evidence_store.lease_blob(session, digest_of(data), len(data), now, now + timedelta(hours=1))
+        blobs.put_file(digest_of(data), extra, len(data))
+    assert collect_garbage(maestro_store, blobs) == []  # leased: an upload may be about to use them
     later = now + timedelta(hours=2)
-    assert collect_garbage(maestro_store, blobs, now=later) == [digest_of(orphan)]
+    removed = collect_garbage(maestro_store, blobs, now=later, batch=1)  # pages through every candidate
+    assert sorted(removed) == sorted(digest_of(d) for d in [orphan, *others])
     assert sorted(blobs.iter_digests()) == [digest_of(SBOM)]
     assert collect_garbage(maestro_store, blobs, now=later) == []
 
