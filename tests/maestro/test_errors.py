@@ -35,7 +35,12 @@ def test_codes_are_unique() -> None:
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [(404, errors.NotFound), (409, errors.Conflict), (503, errors.DependencyUnavailable), (502, MaestroError)],
+    [
+        (404, errors.NotFound),
+        (409, errors.Conflict),
+        (503, errors.DependencyUnavailable),
+        (502, MaestroError),
+    ],
 )
 def test_unknown_bodies_fall_back_by_status(status: int, expected: type[MaestroError]) -> None:
     error = MaestroError.from_response(status, "<html>proxy error</html>")
