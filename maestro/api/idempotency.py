@@ -1,7 +1,8 @@
-"""The Idempotency-Key header on JSON POSTs (creates), as pure ASGI middleware.
+"""The Idempotency-Key header on POSTs (creates, JSON or multipart), as pure ASGI middleware.
 
-It sits inside the request-context middleware, so body limits are enforced first
-and the body it hashes is at most ``MAESTRO_MAX_REQUEST_BYTES``.
+It sits inside the request-context middleware, so body limits apply first. The
+request's digest (path, query, body) is computed as the body streams through to
+the app, or, for a repeat, as it is drained - never by buffering it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from maestro.api.middleware import is_upload
 from maestro.errors import MaestroError, ValidationFailed
 from maestro.services import idempotency as service
 
@@ -27,6 +27,24 @@ def _key(scope: Scope) -> str | None:
         if name == b"idempotency-key":
             return bytes(value).decode("latin-1")
     return None
+
+
+class RequestDigest:
+    """SHA-256 over path, query string and body, each length-prefixed (body streamed)."""
+
+    def __init__(self, path: str, query: bytes) -> None:
+        self._hash = hashlib.sha256()
+        for part in (path.encode(), query):
+            self._hash.update(len(part).to_bytes(8, "big") + part)
+        self._body = hashlib.sha256()
+
+    def update(self, chunk: bytes) -> None:
+        self._body.update(chunk)
+
+    def hexdigest(self) -> str:
+        final = self._hash.copy()
+        final.update(self._body.digest())
+        return final.hexdigest()
 
 
 async def _send_error(send: Send, error: MaestroError) -> None:
@@ -43,10 +61,7 @@ class IdempotencyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        key = _key(scope)
+        key = _key(scope) if scope["type"] == "http" and scope["method"] == "POST" else None
         if key is None:
             await self.app(scope, receive, send)
             return
@@ -58,21 +73,22 @@ class IdempotencyMiddleware:
     async def _handle(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         if not _KEY.fullmatch(key):
             raise ValidationFailed.for_field("Idempotency-Key", "must be 1-255 printable ASCII characters")
-        if is_upload(scope):
-            raise ValidationFailed.for_field(
-                "Idempotency-Key",
-                "is not supported on multipart uploads; create the artifact with JSON (idempotent) "
-                "and PUT its content (idempotent by digest)",
-            )
-        body = await _read_body(receive)
-        digest = request_digest(scope["path"], scope.get("query_string", b""), body)
         db = scope["app"].state.db
         request_scope = f"POST {scope['path']}"
-        replay = await run_in_threadpool(service.begin, db, request_scope, key, digest)
+        digest = RequestDigest(scope["path"], scope.get("query_string", b""))
+        replay = await run_in_threadpool(service.begin, db, request_scope, key)
         if replay is not None:
+            await _drain(receive, digest)
+            replay.check(digest.hexdigest())
             await _send_replay(send, replay)
             return
         captured: dict[str, Any] = {"status": 500, "headers": {}, "body": []}
+
+        async def hashing_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                digest.update(message.get("body", b""))
+            return message
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -87,7 +103,8 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, _replay_body(body), capture)
+            await self.app(scope, hashing_receive, capture)
+            await _drain(receive, digest)  # a handler that stopped reading early still hashes it all
         except BaseException:
             await run_in_threadpool(service.abandon, db, request_scope, key)
             raise
@@ -96,43 +113,22 @@ class IdempotencyMiddleware:
             db,
             request_scope,
             key,
+            digest.hexdigest(),
             captured["status"],
             b"".join(captured["body"]),
             captured["headers"],
         )
 
 
-def request_digest(path: str, query: bytes, body: bytes) -> str:
-    """What "the same request" means: path, query string and body, length-prefixed."""
-    digest = hashlib.sha256()
-    for part in (path.encode(), query, body):
-        digest.update(len(part).to_bytes(8, "big") + part)
-    return digest.hexdigest()
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+async def _drain(receive: Receive, digest: RequestDigest) -> None:
+    """Read (and hash) whatever body is left, without keeping it."""
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
+            return
+        digest.update(message.get("body", b""))
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay_body(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    return receive
+            return
 
 
 async def _send_replay(send: Send, replay: service.Replay) -> None:

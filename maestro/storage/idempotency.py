@@ -36,11 +36,21 @@ def forget(session: Session, scope: str, key: str) -> None:
     session.execute(delete(keys_t).where(keys_t.c.scope == scope, keys_t.c.key == key))
 
 
-def record(session: Session, scope: str, key: str, status: int, body: bytes, headers: dict[str, str]) -> None:
+def record(
+    session: Session,
+    scope: str,
+    key: str,
+    request_sha256: str,
+    status: int,
+    body: bytes,
+    headers: dict[str, str],
+) -> None:
     session.execute(
         update(keys_t)
         .where(keys_t.c.scope == scope, keys_t.c.key == key)
-        .values(status_code=status, response_body=body, response_headers=headers)
+        .values(
+            request_sha256=request_sha256, status_code=status, response_body=body, response_headers=headers
+        )
     )
 
 

@@ -10,7 +10,6 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from maestro.api.idempotency import request_digest
 from maestro.db.engine import Database
 from maestro.services import idempotency
 from maestro.storage import idempotency as store
@@ -71,24 +70,36 @@ def test_malformed_keys_are_422(client: TestClient, key: str) -> None:
     assert client.get("/maestro/runs").json() == []
 
 
-def test_multipart_with_a_key_is_refused(client: TestClient) -> None:
-    response = client.post(
-        "/maestro/artifacts",
-        data={"artifact": "{}"},
-        files={"file": ("a", b"x")},
-        headers={"Idempotency-Key": "k"},
-    )
-    assert response.status_code == 422
+def test_multipart_creates_are_idempotent_without_buffering(client: TestClient) -> None:
+    run = post(client, "/maestro/runs", RUN, None).json()
+    meta = orjson.dumps({"run_id": run["id"], "kind": "build_log", "path_or_uri": "log"}).decode()
+    boundary = "b0undary"
+
+    def body(content: bytes) -> bytes:
+        return (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="artifact"\r\n\r\n{meta}\r\n'
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="log"\r\n'
+                "Content-Type: text/plain\r\n\r\n"
+            ).encode()
+            + content
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+
+    headers = {"Idempotency-Key": "upload-1", "content-type": f"multipart/form-data; boundary={boundary}"}
+    first = client.post("/maestro/artifacts", content=body(b"line one\n"), headers=headers)
+    again = client.post("/maestro/artifacts", content=body(b"line one\n"), headers=headers)
+    other = client.post("/maestro/artifacts", content=body(b"line two\n"), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert other.status_code == 422
+    assert len(client.get("/maestro/artifacts").json()) == 1
 
 
 def test_in_flight_key_is_409(client: TestClient, maestro_store: Database) -> None:
-    body = orjson.dumps(RUN)
-    digest = request_digest("/maestro/runs", b"", body)
-    assert (
-        idempotency.begin(maestro_store, "POST /maestro/runs", "busy", digest) is None
-    )  # first, still running
-    headers = {"Idempotency-Key": "busy", "content-type": "application/json"}
-    response = client.post("/maestro/runs", content=body, headers=headers)
+    assert idempotency.begin(maestro_store, "POST /maestro/runs", "busy") is None  # first, still running
+    response = post(client, "/maestro/runs", RUN, "busy")
     assert response.status_code == 409
     assert response.headers["retry-after"] == "1"
     assert client.get("/maestro/runs").json() == []
@@ -116,11 +127,11 @@ def test_expired_keys_are_purged_and_reusable(client: TestClient, maestro_store:
     post(client, "/maestro/runs", RUN, "fresh")
     long_ago = datetime.now(UTC) - idempotency.TTL - timedelta(minutes=1)
     with maestro_store.write() as session:
-        store.claim(session, "POST /maestro/runs", "stale", "0" * 64, long_ago)
+        store.claim(session, "POST /maestro/runs", "stale", idempotency.IN_FLIGHT, long_ago)
     assert (
         post(client, "/maestro/runs", {**RUN, "name": "new"}, "stale").status_code == 201
     )  # expired: a new request
     with maestro_store.write() as session:
-        store.claim(session, "POST /maestro/runs", "stale2", "0" * 64, long_ago)
+        store.claim(session, "POST /maestro/runs", "stale2", idempotency.IN_FLIGHT, long_ago)
     assert idempotency.purge_expired(maestro_store) == 1
     assert post(client, "/maestro/runs", RUN, "fresh").headers["idempotent-replayed"] == "true"
