@@ -1,0 +1,68 @@
+"""``maestro packs``: disclosure packs, the summary of a run handed out with a release."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from maestro.cli import views
+from maestro.cli.output import JsonFlag, QuietFlag, emit, emit_list, mode_of
+from maestro.cli.state import open_client
+from maestro.cli.values import parse_pairs
+
+app = typer.Typer(help="Disclosure packs: a run's summary and artifact list.", no_args_is_help=True)
+
+
+@app.command("create")
+def create_pack(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Option("--run", help="The run's id.")],
+    summary: Annotated[str, typer.Option(help="Human-readable description of the run.")],
+    artifact: Annotated[
+        list[str] | None,
+        typer.Option("--artifact", help="Artifact id to include (repeatable; default: all of the run's)."),
+    ] = None,
+    metadata: Annotated[
+        list[str] | None,
+        typer.Option("--metadata", metavar="KEY=VALUE", help="Metadata entry (repeatable)."),
+    ] = None,
+    as_json: JsonFlag = False,
+    quiet: QuietFlag = False,
+) -> None:
+    """Create a disclosure pack for a run."""
+    mode = mode_of(as_json, quiet)
+    fields = {"run_id": run, "summary": summary, "metadata": parse_pairs(metadata)}
+    if artifact:
+        fields["artifact_ids"] = artifact
+    with open_client(ctx) as client:
+        pack = client.create_pack(**fields)
+    emit(pack, mode, views.pack_view)
+
+
+@app.command("get")
+def get_pack(
+    ctx: typer.Context,
+    pack_id: Annotated[str, typer.Argument(metavar="PACK", help="The pack's id.")],
+    as_json: JsonFlag = False,
+    quiet: QuietFlag = False,
+) -> None:
+    """Show one disclosure pack."""
+    mode = mode_of(as_json, quiet)
+    with open_client(ctx) as client:
+        pack = client.get_pack(pack_id)
+    emit(pack, mode, views.pack_view)
+
+
+@app.command("list")
+def list_packs(
+    ctx: typer.Context,
+    run: Annotated[str | None, typer.Option("--run", help="Only packs of this run.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many packs.")] = 50,
+    as_json: JsonFlag = False,
+    quiet: QuietFlag = False,
+) -> None:
+    """List disclosure packs, newest first."""
+    mode = mode_of(as_json, quiet)
+    with open_client(ctx) as client:
+        emit_list(client.list_packs(run_id=run, limit=limit), mode, views.packs_table)
