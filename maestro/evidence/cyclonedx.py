@@ -89,6 +89,27 @@ def _tools(metadata: dict[str, Any]) -> list[dict[str, str | None]]:
     ]
 
 
+def bom_result(
+    fmt: str,
+    version: str | None,
+    components: list[Component],
+    states: list[str | None] | None,
+    errors: list[Finding],
+    summary: dict[str, Any],
+) -> ParsedEvidence:
+    """A CycloneDX document's result, JSON or XML: a BOM with vulnerabilities and no
+    components is VEX, anything else an SBOM."""
+    evidence = Evidence(
+        format=fmt,
+        spec_version=version,
+        evidence_type="vex" if states and not components else "sbom",
+        valid=not errors,
+        errors=errors,
+        summary=summary,
+    )
+    return ParsedEvidence(evidence, components)
+
+
 def summarise(
     components: list[Component],
     described: Component | None,
@@ -146,12 +167,4 @@ def parse_cyclonedx_json(doc: dict[str, Any], prefix: str = "") -> ParsedEvidenc
         text(doc.get("serialNumber")),
         states,
     )
-    evidence = Evidence(
-        format=FORMAT,
-        spec_version=version,
-        evidence_type="vex" if states and not components else "sbom",
-        valid=not errors,
-        errors=errors,
-        summary=summary,
-    )
-    return ParsedEvidence(evidence, components)
+    return bom_result(FORMAT, version, components, states, errors, summary)

@@ -13,8 +13,8 @@ from lxml import etree
 
 from maestro.evidence import schemas
 from maestro.evidence.common import MAX_ERRORS
-from maestro.evidence.cyclonedx import summarise
-from maestro.evidence.model import Component, Evidence, Finding, ParsedEvidence
+from maestro.evidence.cyclonedx import bom_result, summarise
+from maestro.evidence.model import Component, Finding, ParsedEvidence
 from maestro.evidence.xmlload import local_name, namespace
 
 FORMAT = "cyclonedx-xml"
@@ -117,12 +117,4 @@ def parse_cyclonedx_xml(root: etree._Element) -> ParsedEvidence:
         root.get("serialNumber"),
         states,
     )
-    evidence = Evidence(
-        format=FORMAT,
-        spec_version=version,
-        evidence_type="vex" if states and not components else "sbom",
-        valid=not errors,
-        errors=errors,
-        summary=summary,
-    )
-    return ParsedEvidence(evidence, components)
+    return bom_result(FORMAT, version, components, states, errors, summary)
