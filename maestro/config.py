@@ -30,7 +30,12 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Largest JSON request body accepted."
     )
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="PostgreSQL connections per process: at least one worker's concurrent requests.",
+    )
     blob_url: str | None = Field(
         default=None,
         description="Where uploaded content lives: default <data_dir>/blobs; s3://bucket/prefix for S3.",
