@@ -15,8 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import procs
+
 LUA_SCRIPT = Path(__file__).resolve().parent / "wrk" / "scenario.lua"
 _MARKER = "BENCH_RESULT "
+NOISY_CORES = (
+    0.2  # other processes using this much CPU during a measurement make its wall-clock figures suspect
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class Measurement:
     max_ms: float
     cpu_ms_per_req: float
     db_cpu_ms_per_req: float | None
+    loadgen_cpu_ms_per_req: float
+    other_cores: float  # CPU used meanwhile by processes outside the test (noise), in cores
     errors: int
     first_unexpected_status: int
     config: dict[str, str] = field(default_factory=dict)
@@ -111,6 +118,33 @@ class CpuProbe:
 
 
 @dataclass(frozen=True)
+class CpuSnapshot:
+    """Cumulative CPU counters read together; the difference of two is one measurement's cost."""
+
+    server: float
+    db: float
+    machine: float
+    loadgen: float
+
+    @classmethod
+    def take(cls, probe: CpuProbe) -> CpuSnapshot:
+        return cls(
+            server=probe.server_cpu(),
+            db=probe.db_cpu() if probe.db_cpu else 0.0,
+            machine=procs.machine_busy_seconds(),
+            loadgen=procs.children_cpu_seconds(),
+        )
+
+    def __sub__(self, other: CpuSnapshot) -> CpuSnapshot:
+        return CpuSnapshot(
+            self.server - other.server,
+            self.db - other.db,
+            self.machine - other.machine,
+            self.loadgen - other.loadgen,
+        )
+
+
+@dataclass(frozen=True)
 class Labels:
     target: str
     db: str
@@ -133,22 +167,21 @@ def measure(
         run_wrk(base_url, req, max(concurrencies), warmup_s, f"w{labels.scenario}")
     results = []
     for conc in concurrencies:
-        cpu0 = probe.server_cpu()
-        db0 = probe.db_cpu() if probe.db_cpu else 0.0
+        before = CpuSnapshot.take(probe)
         raw = run_wrk(base_url, req, conc, seconds, f"{labels.scenario}{conc}")
-        cpu1 = probe.server_cpu()
-        db1 = probe.db_cpu() if probe.db_cpu else 0.0
-        results.append(_to_measurement(raw, labels, conc, cpu1 - cpu0, (db1 - db0) if probe.db_cpu else None))
+        used = CpuSnapshot.take(probe) - before
+        results.append(_to_measurement(raw, labels, conc, used, has_db=probe.db_cpu is not None))
         print("  " + describe(results[-1]), flush=True)
     return results
 
 
 def _to_measurement(
-    raw: dict[str, float], labels: Labels, conc: int, cpu_s: float, db_cpu_s: float | None
+    raw: dict[str, float], labels: Labels, conc: int, used: CpuSnapshot, *, has_db: bool
 ) -> Measurement:
     requests = int(raw["requests"])
     duration_s = raw["duration_us"] / 1e6
     per = max(requests, 1)
+    foreign = used.machine - used.server - used.db - used.loadgen
     return Measurement(
         target=labels.target,
         db=labels.db,
@@ -162,9 +195,12 @@ def _to_measurement(
         p99_ms=raw["p99_us"] / 1000,
         mean_ms=round(raw["mean_us"] / 1000, 3),
         max_ms=raw["max_us"] / 1000,
-        cpu_ms_per_req=round(cpu_s * 1000 / per, 3),
-        db_cpu_ms_per_req=None if db_cpu_s is None else round(db_cpu_s * 1000 / per, 3),
-        errors=int(raw["unexpected_status"] + raw["socket_errors"] + raw["timeouts"]),
+        cpu_ms_per_req=round(used.server * 1000 / per, 3),
+        db_cpu_ms_per_req=round(used.db * 1000 / per, 3) if has_db else None,
+        loadgen_cpu_ms_per_req=round(used.loadgen * 1000 / per, 3),
+        other_cores=round(max(foreign, 0.0) / duration_s, 2) if duration_s else 0.0,
+        # A stalled server answers nothing and wrk counts no error: report that as one.
+        errors=int(raw["unexpected_status"] + raw["socket_errors"] + raw["timeouts"]) or int(requests == 0),
         first_unexpected_status=int(raw["first_unexpected_status"]),
         config=dict(labels.config),
     )
@@ -173,7 +209,10 @@ def _to_measurement(
 def describe(m: Measurement) -> str:
     """One progress line, so a long run shows what it is doing."""
     db_cpu = f" db {m.db_cpu_ms_per_req:.2f}ms" if m.db_cpu_ms_per_req is not None else ""
+    db_cpu += f" [other load {m.other_cores:.2f} cores]" if m.other_cores >= NOISY_CORES else ""
     err = f" ERRORS {m.errors} (first status {m.first_unexpected_status})" if m.errors else ""
+    if m.requests == 0:
+        err += " NO RESPONSES (server stalled; see its log)"
     return (
         f"{m.target:<8} {m.db:<6} {m.scenario:<18} c{m.concurrency:<3} {m.rps:8.1f} req/s "
         f"p50 {m.p50_ms:7.2f}ms p99 {m.p99_ms:7.2f}ms cpu {m.cpu_ms_per_req:.2f}ms/req{db_cpu}{err}"

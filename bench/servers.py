@@ -7,6 +7,7 @@ the application's own cost.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +24,21 @@ class ServerSpec:
 
     kind: str = "uvicorn"
     workers: int = 1
+    loop: str = "auto"  # uvicorn only: "auto" picks uvloop when installed, "asyncio" forces the stdlib loop
 
     @property
     def label(self) -> str:
-        return f"{self.kind}/w{self.workers}"
+        """E.g. ``uvicorn/uvloop/w2``: the loop uvicorn will really use, not just "auto"."""
+        if self.kind == "granian":
+            return f"granian/w{self.workers}"
+        return f"{self.kind}/{resolved_loop(self.loop)}/w{self.workers}"
+
+
+def resolved_loop(loop: str) -> str:
+    """What uvicorn's ``--loop auto`` picks in this venv: uvloop when it is installed."""
+    if loop != "auto":
+        return loop
+    return "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
 
 
 def _python() -> str:
@@ -39,9 +51,7 @@ def _granian() -> str:
         return str(exe)
     found = shutil.which("granian")
     if not found:
-        raise RuntimeError(
-            "granian is not installed; for the experiment: .venv/bin/pip install granian"
-        )
+        raise RuntimeError("granian is not installed; for the experiment: .venv/bin/pip install granian")
     return found
 
 
@@ -56,12 +66,12 @@ def server_argv(spec: ServerSpec, app_ref: str, port: int) -> list[str]:
     if spec.kind == "uvicorn":
         return [
             _python(), "-m", "uvicorn", app_ref, "--host", host, "--port", str(port),
-            "--workers", str(spec.workers), "--no-access-log", "--log-level", "warning",
+            "--workers", str(spec.workers), "--loop", spec.loop, "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
     if spec.kind == "uvicorn-nodelay":
         return [
             _python(), str(BENCH_DIR / "uvicorn_nodelay.py"), app_ref, "--host", host,
-            "--port", str(port), "--workers", str(spec.workers),
+            "--port", str(port), "--workers", str(spec.workers), "--loop", spec.loop,
         ]  # fmt: skip
     if spec.kind == "granian":
         return [

@@ -2,13 +2,16 @@
 
 Why this exists: with ``--workers N>1`` uvicorn binds the listening socket
 itself (``Config.bind_socket``) with ``proto=0``; accepted sockets inherit that,
-and the event loop only sets TCP_NODELAY when ``proto == IPPROTO_TCP``
+and asyncio's own loop only sets TCP_NODELAY when ``proto == IPPROTO_TCP``
 (uvicorn issue #3149). Nagle's algorithm then holds the response body until
-the client's delayed ACK, ~40 ms per keep-alive request. Binding the socket here
-with ``IPPROTO_TCP`` and handing it to uvicorn's own multiprocess supervisor is
-the whole fix; the benchmark runs it as server ``uvicorn-nodelay``.
+the client's delayed ACK, ~40 ms per keep-alive request. (uvloop sets
+TCP_NODELAY on every TCP connection, so ``--loop uvloop``, which ``auto``
+picks when uvloop is installed, does not have the problem.) Binding the socket
+here with ``IPPROTO_TCP`` and handing it to uvicorn's own multiprocess
+supervisor is the whole fix for the asyncio loop; the benchmark runs it as
+server ``uvicorn-nodelay``.
 
-Usage: python bench/uvicorn_nodelay.py APP --port P [--host H] [--workers N]
+Usage: python bench/uvicorn_nodelay.py APP --port P [--host H] [--workers N] [--loop L]
 """
 
 from __future__ import annotations
@@ -35,9 +38,16 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
     args = parser.parse_args()
     config = uvicorn.Config(
-        args.app, host=args.host, port=args.port, workers=args.workers, access_log=False, log_level="warning"
+        args.app,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop=args.loop,
+        access_log=False,
+        log_level="warning",
     )
     sock = bind_tcp(args.host, args.port)
     if args.workers > 1:
