@@ -57,3 +57,17 @@ def db_current() -> None:
     else:
         state = "current" if current == head else "behind"
     typer.echo(f"database: {current or '-'}  head: {head}  ({state})")
+
+
+@app.command("prune")
+def db_prune() -> None:
+    """Delete Idempotency-Key records older than 24 hours (expired keys are ignored
+    anyway; this only reclaims their space). Safe while serving; run it daily."""
+    from maestro.services.idempotency import purge_expired
+
+    db = open_database()
+    try:
+        removed = purge_expired(db)
+    finally:
+        db.dispose()
+    typer.echo(f"removed {removed} expired idempotency record(s)")

@@ -56,3 +56,22 @@ def test_help_lists_commands() -> None:
     assert result.exit_code == 0
     for command in ("server", "db"):
         assert command in result.output
+
+
+def test_db_prune_removes_expired_idempotency_records(fresh_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from maestro.services import idempotency
+    from maestro.storage import idempotency as store
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    db = Database(fresh_url)
+    old = datetime.now(UTC) - idempotency.TTL - timedelta(minutes=5)
+    with db.write() as session:
+        store.claim(session, "POST /maestro/runs", "old", idempotency.IN_FLIGHT, old)
+        store.claim(session, "POST /maestro/runs", "new", idempotency.IN_FLIGHT, datetime.now(UTC))
+    db.dispose()
+    result = runner.invoke(cli, ["db", "prune"])
+    assert result.exit_code == 0
+    assert "removed 1 expired idempotency record(s)" in result.output
