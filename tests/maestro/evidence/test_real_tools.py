@@ -87,3 +87,24 @@ def test_ruff_sarif(tmp_path: Path) -> None:
     )
     assert evidence.summary["result_count"] >= 2
     assert evidence.summary["tools"][0]["name"] == "ruff"
+
+
+@pytest.mark.parametrize(
+    ("sbom_format", "expected"), [("cyclonedx", "cyclonedx-json"), ("spdx", "spdx-json")]
+)
+def test_npm_sbom(tmp_path: Path, sbom_format: str, expected: str) -> None:
+    """`npm sbom` of a project with a lockfile (no registry needed). npm writes
+    fractional-second SPDX timestamps: accepted with a warning, refused under strict."""
+    npm = _tool("npm")
+    (tmp_path / "package.json").write_text('{"name": "maestro-probe", "version": "1.0.0"}')
+    subprocess.run([npm, "install", "--package-lock-only", "--offline"], cwd=tmp_path, check=True,
+                   capture_output=True, timeout=120)  # fmt: skip
+    result = subprocess.run([npm, "sbom", "--sbom-format", sbom_format], cwd=tmp_path, check=True,
+                            capture_output=True, timeout=120)  # fmt: skip
+    evidence = parse_evidence(result.stdout, ParseOptions(), "sbom").evidence
+    assert evidence.format == expected
+    assert evidence.valid, evidence.errors
+    assert evidence.summary["described"]["name"]  # npm names it after the package or its directory
+    if sbom_format == "spdx":
+        assert evidence.warnings
+        assert not parse_evidence(result.stdout, ParseOptions(strict=True), "sbom").evidence.valid
