@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from maestro.api.deps import DatabaseDep
+from maestro.api.deps import BlobStoreDep, DatabaseDep
 from maestro.db.migrate import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
@@ -20,8 +20,9 @@ def check_liveness() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def check_readiness(db: DatabaseDep) -> JSONResponse:
-    """The database answers and its schema is the one this code expects."""
+def check_readiness(db: DatabaseDep, blobs: BlobStoreDep) -> JSONResponse:
+    """The database answers, its schema is the one this code expects, and the blob store
+    is usable."""
     head = head_revision()
     try:
         with db.engine.connect() as conn:
@@ -46,4 +47,17 @@ def check_readiness(db: DatabaseDep) -> JSONResponse:
             },
             status_code=503,
         )
-    return JSONResponse({"status": "ok", "database": db.dialect, "schema": current})
+    try:
+        blobs.check()
+    except Exception as exc:  # any failure of the store's client means "not ready"
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "detail": f"blob store {blobs.describe()} unusable: {type(exc).__name__}",
+                "error": "blob_store_unavailable",
+            },
+            status_code=503,
+        )
+    return JSONResponse(
+        {"status": "ok", "database": db.dialect, "schema": current, "blobs": blobs.describe()}
+    )

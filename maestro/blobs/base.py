@@ -55,3 +55,6 @@ class BlobStore(Protocol):
         """Every digest the store holds (for garbage collection)."""
 
     def describe(self) -> str: ...
+
+    def check(self) -> None:
+        """Raise when the store cannot be used (for /readyz)."""

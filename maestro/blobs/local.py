@@ -84,3 +84,8 @@ class LocalBlobStore:
 
     def describe(self) -> str:
         return f"local:{self.root}"
+
+    def check(self) -> None:
+        directory = self.root / "sha256"
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise OSError(f"{directory} is not a writable directory")

@@ -75,3 +75,6 @@ class S3BlobStore:
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
+
+    def check(self) -> None:
+        self.client.head_bucket(Bucket=self.bucket)

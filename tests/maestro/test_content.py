@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from maestro.app import create_app
 from maestro.blobs.base import BlobStore
@@ -88,6 +89,26 @@ def test_upload_parses_and_serves_back(app_client: TestClient, new_artifact: Cal
     expected = base64.b64encode(hashlib.sha256(SBOM).digest()).decode()
     assert download.headers["repr-digest"] == f"sha-256=:{expected}:"
     assert download.headers["x-content-type-options"] == "nosniff"
+
+
+def test_readyz_checks_the_blob_store(app_client: TestClient, blob_backend: str) -> None:
+    ready = app_client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["blobs"].startswith("local:" if blob_backend == "local" else "s3://")
+
+
+def test_readyz_reports_a_missing_bucket(
+    settings: Settings, maestro_store: Database, request: pytest.FixtureRequest
+) -> None:
+    endpoint = request.getfixturevalue("seaweed")
+    broken = settings.model_copy(
+        update={"blob_url": "s3://no-such-bucket/x", "s3_endpoint_url": endpoint, "s3_region": "us-east-1",
+                "s3_access_key_id": "test", "s3_secret_access_key": SecretStr("test")}
+    )  # fmt: skip
+    with TestClient(create_app(broken, database=maestro_store)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["error"] == "blob_store_unavailable"
 
 
 def test_range_requests(app_client: TestClient, new_artifact: Callable[..., Any]) -> None:
