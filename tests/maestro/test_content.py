@@ -325,6 +325,21 @@ class TestMultipart:
         assert response.status_code == 422
         assert len(app_client.get("/maestro/artifacts").json()) == before
 
+    def test_over_the_limit_is_413_and_creates_nothing(
+        self, app_client: TestClient, new_artifact: Callable[..., Any]
+    ) -> None:
+        run_id = new_artifact()["run_id"]
+        before = len(app_client.get("/maestro/artifacts").json())
+        meta = json.dumps({"run_id": run_id, "kind": "build_log", "path_or_uri": "x"})
+        response = app_client.post(
+            "/maestro/artifacts",
+            data={"artifact": meta},
+            files={"file": ("big.log", b"x" * (256 * 1024 + 1))},
+        )
+        assert response.status_code == 413
+        assert response.json()["error"] == "payload_too_large"
+        assert len(app_client.get("/maestro/artifacts").json()) == before
+
     def test_unknown_run_is_404(self, app_client: TestClient) -> None:
         meta = json.dumps({"run_id": "nope", "kind": "sbom", "path_or_uri": "x"})
         response = app_client.post("/maestro/artifacts", data={"artifact": meta}, files={"file": ("a", SBOM)})
