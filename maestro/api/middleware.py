@@ -210,7 +210,7 @@ def _accept_content_type(scope: Scope) -> bool:
     for index, (key, value) in enumerate(headers):
         if key != b"content-type":
             continue
-        if is_upload(scope) or _UPLOAD_PATH.match(scope["path"]):
+        if is_upload(scope):
             return True  # content uploads take any media type
         media = bytes(value).split(b";", 1)[0].strip().lower()
         if media == _FORM:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, delete, exists, insert, select, update
+from sqlalchemy import Row, Table, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from maestro.db.tables import ArtifactRow, BlobRow, ComponentRow, TrustedKeyRow
@@ -128,7 +128,7 @@ def find_components(
     if name is not None:
         stmt = stmt.where(c.name == name)
     if version is not None:
-        stmt = stmt.where(and_(c.version == version))
+        stmt = stmt.where(c.version == version)
     return session.execute(keyset(stmt, c.created_at, c.id, page)).all()
 
 
