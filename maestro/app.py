@@ -18,7 +18,7 @@ from maestro import __version__
 from maestro.api import artifacts, components, content, health, keys, packs, runs
 from maestro.api.errors import install_error_handlers
 from maestro.api.idempotency import IdempotencyMiddleware
-from maestro.api.middleware import RequestContextMiddleware
+from maestro.api.middleware import HeadLimits, RequestContextMiddleware
 from maestro.blobs import open_blob_store
 from maestro.config import Settings, get_settings
 from maestro.db import migrate
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         max_body_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_upload_bytes,
         log_requests=settings.access_log,
+        head_limits=HeadLimits(settings.max_header_bytes, settings.max_headers, settings.max_url_bytes),
     )
     return app
 

@@ -55,6 +55,30 @@ class Settings(BaseSettings):
         description="When set, entity/decision ids are checked against this IntelGraph API.",
     )
     intelgraph_timeout: float = Field(default=5.0, gt=0, le=120)
+    max_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Largest request head (request line and headers); bigger ones get 431.",
+    )
+    max_headers: int = Field(default=100, ge=1, description="Most header fields in one request (431).")
+    max_url_bytes: int = Field(default=8192, ge=256, description="Longest request target (414).")
+    header_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds a client has to send a complete request head."
+    )
+    body_timeout: float = Field(
+        default=30.0, gt=0, le=3600, description="Longest pause, in seconds, inside a request body."
+    )
+    keep_alive_timeout: int = Field(
+        default=5, ge=1, le=300, description="Seconds an idle keep-alive connection stays open."
+    )
+    max_connections: int | None = Field(
+        default=None,
+        ge=1,
+        description="Open connections per worker; unset: derived from the file-descriptor limit.",
+    )
+    backlog: int = Field(
+        default=2048, ge=16, description="Listen backlog (capped at a quarter of the file-descriptor limit)."
+    )
     log_level: str = Field(default="INFO")
     access_log: bool = Field(default=True, description="One JSON line per request.")
 

@@ -89,22 +89,26 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    """A database that is down or not migrated is a 503 the operator can act on, not a 500."""
     assert isinstance(exc, DBAPIError)
-    if isinstance(exc, OperationalError) and not _schema_missing(exc):
-        log.error("database unavailable: %s", type(exc.orig).__name__)
-        return error_response(
-            503, {"detail": "Database unavailable; retry later", "error": "database_unavailable"}
-        )
-    if _schema_missing(exc):
-        return error_response(
-            503,
-            {
-                "detail": "Database schema is not current; run `maestro db upgrade`",
-                "error": "schema_not_current",
-            },
-        )
+    body = database_error_body(exc)
+    if body is not None:
+        return error_response(503, body, {"Retry-After": "1"})
     return await _unexpected_error(request, exc)
+
+
+def database_error_body(exc: DBAPIError) -> dict[str, Any] | None:
+    """A database that is down or not migrated is a 503 the operator can act on, not a 500:
+    the body of that 503, or None when the error is a bug. Shared with the middleware
+    that touches the database before the routes do (Idempotency-Key)."""
+    if _schema_missing(exc):
+        return {
+            "detail": "Database schema is not current; run `maestro db upgrade`",
+            "error": "schema_not_current",
+        }
+    if isinstance(exc, OperationalError):
+        log.error("database unavailable: %s", type(exc.orig).__name__)
+        return {"detail": "Database unavailable; retry later", "error": "database_unavailable"}
+    return None
 
 
 def _schema_missing(exc: DBAPIError) -> bool:

@@ -3,20 +3,31 @@
 It sits inside the request-context middleware, so body limits apply first. The
 request's digest (path, query, body) is computed as the body streams through to
 the app, or, for a repeat, as it is drained - never by buffering it.
+
+It reaches the database before the routes do, so outside their error mapping: a
+database that is down is mapped here to the same 503 the routes give, and once the
+response has gone out, failing to record it is logged, not turned into a 500.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from maestro.api.errors import database_error_body
+from maestro.db.engine import Database
 from maestro.errors import MaestroError, ValidationFailed
 from maestro.services import idempotency as service
+
+log = logging.getLogger("maestro.errors")
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _REPLAYED_HEADERS = ("content-type", "location", "etag")
@@ -47,12 +58,12 @@ class RequestDigest:
         return final.hexdigest()
 
 
-async def _send_error(send: Send, error: MaestroError) -> None:
-    body = orjson.dumps(error.to_body())
+async def _send_error(send: Send, status: int, payload: dict[str, Any]) -> None:
+    body = orjson.dumps(payload)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if error.status_code == 409:
+    if status in (409, 503):
         headers.append((b"retry-after", b"1"))
-    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -68,7 +79,12 @@ class IdempotencyMiddleware:
         try:
             await self._handle(scope, receive, send, key)
         except MaestroError as error:
-            await _send_error(send, error)
+            await _send_error(send, error.status_code, error.to_body())
+        except DBAPIError as error:
+            body = database_error_body(error)
+            if body is None:
+                raise
+            await _send_error(send, 503, body)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         if not _KEY.fullmatch(key):
@@ -106,9 +122,9 @@ class IdempotencyMiddleware:
             await self.app(scope, hashing_receive, capture)
             await _drain(receive, digest)  # a handler that stopped reading early still hashes it all
         except BaseException:
-            await run_in_threadpool(service.abandon, db, request_scope, key)
+            await _after_response(service.abandon, db, request_scope, key)
             raise
-        await run_in_threadpool(
+        await _after_response(
             service.finish,
             db,
             request_scope,
@@ -117,6 +133,21 @@ class IdempotencyMiddleware:
             captured["status"],
             b"".join(captured["body"]),
             captured["headers"],
+        )
+
+
+async def _after_response(
+    step: Callable[..., None], db: Database, request_scope: str, key: str, *args: Any
+) -> None:
+    """Record (or forget) the outcome. The database may be gone by now; the client has
+    its answer (or the original error goes on), and the marker left behind only makes
+    a retry wait until it counts as abandoned (``service.ABANDONED``)."""
+    try:
+        await run_in_threadpool(step, db, request_scope, key, *args)
+    except DBAPIError as exc:
+        log.error(
+            "Idempotency-Key outcome not recorded: database unavailable",
+            extra={"step": step.__name__, "cause": type(exc.orig).__name__},
         )
 
 

@@ -1,5 +1,10 @@
 """Pure ASGI middleware (cheaper than BaseHTTPMiddleware): request ids, the access
-log line, and the request-body size limit."""
+log line, the request-head and body size limits, and the last word on failures.
+
+Nothing escapes it: an unhandled exception becomes Maestro's JSON 500 (with the
+request id and ``Connection: close``) logged once with the request id, and a client
+that went away mid-request is logged as 499, without a traceback, not as an error.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,15 @@ import uuid
 from typing import Any
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from maestro import logs
 from maestro.errors import PayloadTooLarge
 
 access_log = logging.getLogger("maestro.access")
+error_log = logging.getLogger("maestro.errors")
+CLIENT_CLOSED = 499  # nginx's code for "the client closed the connection": logged, never sent
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -47,12 +56,19 @@ class RequestContextMiddleware:
     the response headers, enforces the body limit, and logs one JSON line."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int, log_requests: bool = True
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_upload_bytes: int,
+        log_requests: bool = True,
+        head_limits: HeadLimits | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
         self.log_requests = log_requests
+        self.head_limits = head_limits or HeadLimits()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,27 +82,56 @@ class RequestContextMiddleware:
             else uuid.uuid4().hex
         )
         scope.setdefault("state", {})["request_id"] = request_id
+        logs.request_id.set(request_id)
+        refused = self.head_limits.refusal(scope)
+        if refused is not None:
+            await _send_json(send, refused[0], refused[1], request_id)
+            self._log(scope, refused[0], started, request_id)
+            return
         if not _accept_content_type(scope):
             await _send_json(send, 415, _UNSUPPORTED, request_id)
             self._log(scope, 415, started, request_id)
             return
-        status_holder = [500]
+        await self._exchange(scope, receive, send, request_id, started)
+
+    async def _exchange(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, started: float
+    ) -> None:
+        """Run the app; whatever happens, log one line with the status the client got.
+        A client gone before its response was complete is 499, whatever the app then
+        answered (FastAPI turns a body cut short into a 400 that nobody reads)."""
+        status_holder = [0]
+        state = {"complete": False, "gone": False}
         rid = request_id.encode()
+
+        async def watching_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.disconnect" and not state["complete"]:
+                state["gone"] = True
+            return message
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid)]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                state["complete"] = True
             await send(message)
 
         try:
-            limited = await self._limited_receive(scope, receive, send, request_id, status_holder)
+            limited = await self._limited_receive(scope, watching_receive, send, request_id, status_holder)
             if limited is not None:
                 await self.app(scope, limited, send_with_id)
+        except ClientDisconnect:
+            state["gone"] = True
+        except Exception as exc:
+            await _fail(send, exc, request_id, started=bool(status_holder[0]))
+            status_holder[0] = status_holder[0] or 500
         finally:
             if self.log_requests:
-                self._log(scope, status_holder[0], started, request_id)
+                status = CLIENT_CLOSED if state["gone"] else status_holder[0] or 500
+                self._log(scope, status, started, request_id)
 
     async def _limited_receive(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, status: list[int]
@@ -220,6 +265,50 @@ def _accept_content_type(scope: Scope) -> bool:
             return True
         return media == b"application/json" or media.endswith(b"+json") or media.startswith(b"multipart/")
     return True
+
+
+async def _fail(send: Send, exc: Exception, request_id: str, *, started: bool) -> None:
+    """A bug: logged once, with the request id (a traceback without database values).
+    Before the response started, the client gets the JSON 500 and the connection is
+    closed cleanly; after, returning without finishing makes the server drop it."""
+    error_log.error("unhandled error", exc_info=exc)
+    if not started:
+        await _send_json(send, 500, _INTERNAL, request_id)
+
+
+_INTERNAL = {"detail": "Internal server error", "error": "internal_error"}
+
+
+class HeadLimits:
+    """The request line and headers a request may carry. ``maestro server``'s protocol
+    refuses an oversized head while it arrives; this check gives the same answers
+    under any server (``python -m uvicorn maestro.app:app``), after it has read it."""
+
+    __slots__ = ("max_header_bytes", "max_headers", "max_url_bytes")
+
+    def __init__(self, max_header_bytes: int = 64 * 1024, max_headers: int = 100, max_url_bytes: int = 8192):
+        self.max_header_bytes = max_header_bytes
+        self.max_headers = max_headers
+        self.max_url_bytes = max_url_bytes
+
+    def refusal(self, scope: Scope) -> tuple[int, dict[str, Any]] | None:
+        headers = scope["headers"]
+        if len(scope.get("raw_path") or b"") + len(scope.get("query_string", b"")) > self.max_url_bytes:
+            return 414, url_too_long(self.max_url_bytes)
+        if len(headers) > self.max_headers:
+            return 431, headers_too_large(f"more than {self.max_headers} header fields")
+        size = sum(len(name) + len(value) for name, value in headers)
+        if size > self.max_header_bytes:
+            return 431, headers_too_large(f"headers larger than {self.max_header_bytes} bytes")
+        return None
+
+
+def url_too_long(limit: int) -> dict[str, Any]:
+    return {"detail": f"Request URL is longer than the {limit}-byte limit", "error": "uri_too_long"}
+
+
+def headers_too_large(what: str) -> dict[str, Any]:
+    return {"detail": f"Request header block too large: {what}", "error": "request_header_fields_too_large"}
 
 
 def _too_large(limit: int) -> dict[str, Any]:

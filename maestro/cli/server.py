@@ -1,4 +1,4 @@
-"""``maestro server``: run the API in this process (uvicorn is imported only here)."""
+"""``maestro server``: run the API in this process (with ``maestro.serving``'s options and limits)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Serve the API (migrating first unless MAESTRO_AUTO_MIGRATE=false)."""
-    import uvicorn
+    from maestro import serving  # imports uvicorn, which the rest of the CLI never needs
 
     settings = get_settings()
     if settings.auto_migrate:
@@ -26,16 +26,4 @@ def serve(
             migrate.upgrade(db.engine)
         finally:
             db.dispose()
-    # uvloop and httptools explicitly (uvicorn[standard] installs both): with the asyncio
-    # loop, several workers leave Nagle's algorithm on keep-alive sockets (uvicorn #3149,
-    # ~40 ms a request); uvloop sets TCP_NODELAY, and 2 workers measure 1.5-2x faster than 1
-    # (bench/README.md).
-    uvicorn.run(
-        "maestro.app:app",
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-    )
+    serving.run("maestro.app:app", host=host, port=port, workers=workers)

@@ -39,6 +39,7 @@ def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000)
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        hide_parameters=True,  # error messages (and so logged tracebacks) never carry row values
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
     )
@@ -53,7 +54,9 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if in_memory:
         kwargs["poolclass"] = StaticPool
-    engine = create_engine(url, json_serializer=_json_dumps, json_deserializer=orjson.loads, **kwargs)
+    engine = create_engine(
+        url, hide_parameters=True, json_serializer=_json_dumps, json_deserializer=orjson.loads, **kwargs
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
