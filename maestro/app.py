@@ -18,11 +18,12 @@ from maestro import __version__
 from maestro.api import artifacts, components, content, health, keys, packs, runs
 from maestro.api.errors import install_error_handlers
 from maestro.api.idempotency import IdempotencyMiddleware
-from maestro.api.middleware import HeadLimits, RequestContextMiddleware
+from maestro.api.middleware import RequestContextMiddleware
 from maestro.blobs import open_blob_store
 from maestro.config import Settings, get_settings
 from maestro.db import migrate
 from maestro.db.engine import Database
+from maestro.limits import HeadLimits
 from maestro.logs import configure_logging
 from maestro.services.intelgraph import IntelGraph
 

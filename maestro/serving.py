@@ -39,8 +39,8 @@ import httptools
 import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from maestro.api.middleware import headers_too_large, url_too_long
 from maestro.config import Settings, get_settings
+from maestro.limits import headers_too_large, url_too_long
 
 log = logging.getLogger("maestro.access")
 PROTOCOL = "maestro.serving:HttpProtocol"

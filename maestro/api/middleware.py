@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maestro import logs
 from maestro.errors import PayloadTooLarge
+from maestro.limits import HeadLimits
 
 access_log = logging.getLogger("maestro.access")
 error_log = logging.getLogger("maestro.errors")
@@ -277,38 +278,6 @@ async def _fail(send: Send, exc: Exception, request_id: str, *, started: bool) -
 
 
 _INTERNAL = {"detail": "Internal server error", "error": "internal_error"}
-
-
-class HeadLimits:
-    """The request line and headers a request may carry. ``maestro server``'s protocol
-    refuses an oversized head while it arrives; this check gives the same answers
-    under any server (``python -m uvicorn maestro.app:app``), after it has read it."""
-
-    __slots__ = ("max_header_bytes", "max_headers", "max_url_bytes")
-
-    def __init__(self, max_header_bytes: int = 64 * 1024, max_headers: int = 100, max_url_bytes: int = 8192):
-        self.max_header_bytes = max_header_bytes
-        self.max_headers = max_headers
-        self.max_url_bytes = max_url_bytes
-
-    def refusal(self, scope: Scope) -> tuple[int, dict[str, Any]] | None:
-        headers = scope["headers"]
-        if len(scope.get("raw_path") or b"") + len(scope.get("query_string", b"")) > self.max_url_bytes:
-            return 414, url_too_long(self.max_url_bytes)
-        if len(headers) > self.max_headers:
-            return 431, headers_too_large(f"more than {self.max_headers} header fields")
-        size = sum(len(name) + len(value) for name, value in headers)
-        if size > self.max_header_bytes:
-            return 431, headers_too_large(f"headers larger than {self.max_header_bytes} bytes")
-        return None
-
-
-def url_too_long(limit: int) -> dict[str, Any]:
-    return {"detail": f"Request URL is longer than the {limit}-byte limit", "error": "uri_too_long"}
-
-
-def headers_too_large(what: str) -> dict[str, Any]:
-    return {"detail": f"Request header block too large: {what}", "error": "request_header_fields_too_large"}
 
 
 def _too_large(limit: int) -> dict[str, Any]:

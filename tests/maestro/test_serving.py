@@ -121,7 +121,7 @@ def test_a_stalled_body_is_cut_off_and_logged_as_a_client_disconnect(server: Liv
     with server.connect() as sock:
         sock.sendall(
             b"POST /maestro/runs HTTP/1.1\r\nHost: x\r\nX-Request-ID: stalled-body\r\n"
-            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"name\": "
+            b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"name": '
         )
         started = time.monotonic()
         sock.settimeout(5)
