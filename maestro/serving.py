@@ -111,15 +111,14 @@ class HttpProtocol(HttpToolsProtocol):
         self._in_head = True  # between requests or inside a head: what arrives is a head
         self._in_body = False
         self._head_bytes = 0  # received since the current head began (whole reads)
-        self._head_parsed = 0  # of complete header fields
         self._body_seen = 0.0
-        self._idle_since = 0.0
+        self._idle_since = 0
         self._refused = False
         self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._idle_since = self.loop.time()
+        self._idle_since = self.server_state.total_requests
         self._arm(self.limits.header_timeout, self._head_timed_out)
         if len(self.connections) > self.limits.max_connections:
             self._make_room()
@@ -146,8 +145,11 @@ class HttpProtocol(HttpToolsProtocol):
             if not self._refused:  # else one of the callbacks below refused the request
                 self._refuse(400, {"detail": "Invalid HTTP request", "error": "bad_request"})
             return
-        if self._in_head and self._head_bytes > self.limits.max_header_bytes:
-            self._refuse(431, headers_too_large(f"more than {self.limits.max_header_bytes} bytes"))
+        if self._in_head:
+            if self._head_bytes > self.limits.max_header_bytes:
+                self._refuse(431, headers_too_large(f"more than {self.limits.max_header_bytes} bytes"))
+            elif self._timer is None and self._head_bytes:  # a head split across reads: start its clock
+                self._arm(self.limits.header_timeout, self._head_timed_out)
         elif self._in_body:
             self._body_seen = self.loop.time()
             if self._timer is None:
@@ -155,40 +157,40 @@ class HttpProtocol(HttpToolsProtocol):
 
     # Parser callbacks
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        if self._timer is None:  # the first head's clock started with the connection
-            self._arm(self.limits.header_timeout, self._head_timed_out)
-
-    def on_url(self, url: bytes) -> None:
-        super().on_url(url)
-        if len(self.url) > self.limits.max_url_bytes:
-            self._refuse_parsing(414, url_too_long(self.limits.max_url_bytes))
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        super().on_header(name, value)
-        self._head_parsed += len(name) + len(value)
-        if len(self.headers) > self.limits.max_headers:
-            self._refuse_parsing(431, headers_too_large(f"more than {self.limits.max_headers} header fields"))
-        if self._head_parsed > self.limits.max_header_bytes:
-            self._refuse_parsing(431, headers_too_large(f"more than {self.limits.max_header_bytes} bytes"))
-
     def on_headers_complete(self) -> None:
+        # Checked once the head is parsed (a head that arrives in one read is already
+        # bounded by its size); ``data_received`` bounds a head that keeps coming.
         self._cancel_timer()
         self._in_head = False
         self._in_body = True
+        refusal = self._head_refusal()
+        if refusal is not None:
+            self._refuse_parsing(*refusal)
         super().on_headers_complete()
+
+    def _head_refusal(self) -> tuple[int, dict[str, Any]] | None:
+        limits = self.limits
+        if len(self.url) > limits.max_url_bytes:
+            return 414, url_too_long(limits.max_url_bytes)
+        if len(self.headers) > limits.max_headers:
+            return 431, headers_too_large(f"more than {limits.max_headers} header fields")
+        if (
+            len(self.url) + sum(len(name) + len(value) for name, value in self.headers)
+            > limits.max_header_bytes
+        ):
+            return 431, headers_too_large(f"more than {limits.max_header_bytes} bytes")
+        return None
 
     def on_message_complete(self) -> None:
         self._cancel_timer()
         self._in_body = False
         self._in_head = True
-        self._head_bytes = self._head_parsed = 0
+        self._head_bytes = 0
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
-        self._idle_since = self.loop.time()
         super().on_response_complete()
+        self._idle_since = self.server_state.total_requests  # an order, cheaper than a clock
 
     # Limits
 
