@@ -146,12 +146,13 @@ def report(rows: list[dict[str, object]], micro: dict[str, dict[str, float]], ch
     where it is not drowned by the machine's noise) against a whole request's CPU."""
     print(f"{'scenario':<12} {'c':>3} {'plain':>8} {'limits':>8} {'ratio':>7}")
     for row in rows:
-        print(f"{row['scenario']:<12} {row['c']:>3} {row['plain']:>8.3f} {row['limits']:>8.3f} {row['ratio']:>6.3f}x")
+        figures = f"{row['plain']:>8.3f} {row['limits']:>8.3f} {row['ratio']:>6.3f}x"
+        print(f"{row['scenario']:<12} {row['c']:>3} {figures}")
     cheapest_ms = min(float(str(row["plain"])) for row in rows)
     added_us = max(per["limits"] - per["plain"] for per in micro.values()) + check_us
     share = added_us / (cheapest_ms * 1000)
     for kind, per in micro.items():
-        print(f"protocol alone, {kind}: plain {per['plain']:.2f} us, limits {per['limits']:.2f} us per request")
+        print(f"protocol alone, {kind}: plain {per['plain']:.2f} us, limits {per['limits']:.2f} us a request")
     print(f"middleware head check (under either protocol): {check_us:.2f} us per request")
     verdict = "PASS" if share <= TARGET - 1 else "FAIL"
     print(
