@@ -143,23 +143,38 @@ def _wait_for_lines(server: LiveServer, request_id: str, count: int) -> list[dic
     return _lines_for(server, request_id)
 
 
-def test_a_client_that_disconnects_mid_upload_is_logged_as_499_without_traceback(server: LiveServer) -> None:
+@pytest.mark.parametrize("form", ["put-content", "multipart-create"])
+def test_a_client_that_disconnects_mid_upload_is_logged_as_499_without_traceback(
+    server: LiveServer, form: str
+) -> None:
     run = httpx.post(f"{server.base_url}/maestro/runs", json={"name": "n", "owner": "o"}).json()
     artifact = httpx.post(
         f"{server.base_url}/maestro/artifacts",
         json={"run_id": run["id"], "kind": "other", "path_or_uri": "file:///x"},
     ).json()
-    with server.connect() as sock:
-        sock.sendall(
-            f"PUT /maestro/artifacts/{artifact['id']}/content HTTP/1.1\r\nHost: x\r\n"
-            "X-Request-ID: gone-mid-upload\r\nContent-Length: 10485760\r\n\r\n".encode()
+    request_id = f"gone-mid-upload-{form}"
+    if form == "put-content":
+        head = f"PUT /maestro/artifacts/{artifact['id']}/content HTTP/1.1\r\nContent-Length: 10485760\r\n"
+        start = b""
+    else:
+        head = (
+            "POST /maestro/artifacts HTTP/1.1\r\nContent-Length: 10485760\r\n"
+            "Content-Type: multipart/form-data; boundary=b0undary\r\n"
         )
+        start = (
+            b'--b0undary\r\nContent-Disposition: form-data; name="artifact"\r\n\r\n'
+            + f'{{"run_id": "{run["id"]}", "kind": "other", "path_or_uri": "file:///y"}}'.encode()
+            + b'\r\n--b0undary\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n'
+        )
+    with server.connect() as sock:
+        sock.sendall(f"{head}Host: x\r\nX-Request-ID: {request_id}\r\n\r\n".encode() + start)
         sock.sendall(b"\0" * 1024 * 1024)
         time.sleep(0.2)
-    lines = _wait_for_lines(server, "gone-mid-upload", 1)
+    lines = _wait_for_lines(server, request_id, 1)
     assert [(line["msg"], line["status"]) for line in lines] == [("request", 499)]
     assert "Traceback" not in server.log_text()
     assert httpx.get(f"{server.base_url}/maestro/artifacts/{artifact['id']}").json()["content"] is None
+    assert len(httpx.get(f"{server.base_url}/maestro/artifacts?run_id={run['id']}").json()) == 1
 
 
 def test_a_bug_is_a_json_500_with_the_request_id_and_a_clean_close(server: LiveServer) -> None:
