@@ -38,7 +38,7 @@ def unreachable(backend: str, tmp_path: Path) -> Iterator[Database]:
 
 @pytest.mark.parametrize("key", [None, "retry-me-1"], ids=["no-key", "idempotency-key"])
 def test_a_database_outage_is_503_with_or_without_an_idempotency_key(
-    unreachable: Database, tmp_path: Path, key: str | None
+    unreachable: Database, tmp_path: Path, key: str | None, error_log: io.StringIO
 ) -> None:
     app = create_app(Settings(database_url=unreachable.url, data_dir=tmp_path / "d"), database=unreachable)
     client = TestClient(app)  # no lifespan: start-up would fail to connect, as it should
@@ -48,6 +48,9 @@ def test_a_database_outage_is_503_with_or_without_an_idempotency_key(
     assert response.json() == {"detail": "Database unavailable; retry later", "error": "database_unavailable"}
     assert response.headers["retry-after"] == "1"
     assert response.headers["x-request-id"] == "outage"
+    logged = [line for line in error_log.getvalue().splitlines() if "database unavailable" in line]
+    assert logged, error_log.getvalue()
+    assert all('"request_id":"outage"' in line for line in logged)
 
 
 @pytest.fixture
