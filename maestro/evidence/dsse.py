@@ -8,9 +8,10 @@ an envelope with thousands of them is an attack on our CPU, not evidence.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from maestro.evidence import signing
+from maestro.evidence import signing, trusted_keys
 from maestro.evidence.intoto_report import Report
 from maestro.evidence.model import Signature, TrustedKey
 
@@ -94,41 +95,47 @@ def verify_with_key(envelope: Envelope, key: signing.PublicKey) -> bool:
 
 
 def verify_trusted(envelope: Envelope, keys: tuple[TrustedKey, ...], loc: str, report: Report) -> Signature:
-    """verified if any signature checks out against a trusted key; invalid when a signature
-    that names a trusted key by keyid fails (tampering). A signature without a keyid that no
-    trusted key verifies is only unverified: it may be another party's, or altered - offline
-    the two cannot be told apart, and calling a stranger's signature forged would be a lie."""
+    """verified if a trusted key verifies any signature. ``keyid`` is an unauthenticated hint:
+    it picks the key tried first, then every other trusted key is tried (bounded, see
+    ``trusted_keys``). invalid when no trusted key verifies a signature whose keyid names a
+    trusted key (it claims a signer whose key says no: altered or forged). A signature naming
+    no trusted key that none verifies is only unverified: it may be another party's, or
+    altered - offline the two cannot be told apart, and calling a stranger's signature
+    forged would be a lie."""
     message = pae(envelope.payload_type, envelope.payload)
-    loaded: list[tuple[TrustedKey, signing.PublicKey]] = []
-    for trusted in keys:
-        key = signing.load_public_key(trusted.pem)
-        if key is None:
-            report.warn("/", f"trusted key {trusted.key_id!r} is not a readable Ed25519/ECDSA/RSA PEM key")
-        else:
-            loaded.append((trusted, key))
+    loaded = trusted_keys.load(keys, report)
+    budget = trusted_keys.Budget()
     failed: list[str] = []
     for i, sig in enumerate(envelope.signatures):
-        candidates = [(t, k) for t, k in loaded if sig.keyid is None or t.key_id == sig.keyid]
-        for trusted, key in candidates:
-            if signing.verify(key, sig.sig, message):
-                return Signature(
-                    status="verified", key_id=trusted.key_id, detail=f"DSSE signature {i} verified"
-                )
-        if candidates and sig.keyid is not None:
+        match = trusted_keys.find(partial(_checks, sig.sig, message), sig.keyid, loaded, budget)
+        if match.signer is not None:
+            return Signature(
+                status="verified",
+                key_id=match.signer.trusted.key_id,
+                detail=f"DSSE signature {i} verified with trusted key {match.signer.trusted.name!r}",
+            )
+        if match.named is not None:
             failed.append(f"{loc}/signatures/{i}")
     if failed:
         for where in failed:
-            report.error(where, "signature does not verify against the trusted key")
+            report.error(where, "signature does not verify against the trusted key its keyid names")
         return Signature(status="invalid", detail="signature does not verify against the trusted keys")
     embedded = _verify_embedded_certs(envelope, message, loc, report)
     if embedded is not None:
         return embedded
-    why = (
-        "no trusted keys configured"
-        if not loaded
-        else "no trusted key verifies this signature (signed by another key, or altered after signing)"
-    )
-    return Signature(status="unverified", detail=why)
+    return Signature(status="unverified", detail=_why_unverified(loaded, budget))
+
+
+def _checks(sig: bytes, message: bytes, key: signing.PublicKey) -> bool:
+    return signing.verify(key, sig, message)
+
+
+def _why_unverified(loaded: list[trusted_keys.LoadedKey], budget: trusted_keys.Budget) -> str:
+    if not loaded:
+        return "no trusted keys configured"
+    if budget.left < 0:
+        return f"no trusted key verifies this signature within {trusted_keys.MAX_KEY_TRIALS} checks"
+    return "no trusted key verifies this signature (signed by another key, or altered after signing)"
 
 
 def _verify_embedded_certs(envelope: Envelope, message: bytes, loc: str, report: Report) -> Signature | None:

@@ -17,7 +17,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 
 PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
@@ -61,6 +61,14 @@ def load_public_key(pem: str) -> PublicKey | None:
         return None
 
 
+def load_der_public_key(der: bytes) -> PublicKey | None:
+    """A SubjectPublicKeyInfo in DER (how trust roots carry log keys); None if unreadable."""
+    try:
+        return _usable(serialization.load_der_public_key(der))
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return None
+
+
 def load_certificate(raw: bytes) -> x509.Certificate | None:
     """A certificate from DER or PEM bytes; None if unreadable."""
     try:
@@ -88,13 +96,38 @@ def _ec_hash(key: ec.EllipticCurvePublicKey) -> hashes.HashAlgorithm:
     return hashes.SHA256()
 
 
+def ecdsa_forms(key: ec.EllipticCurvePublicKey, signature: bytes) -> tuple[bytes, ...]:
+    """The signature as DER, and, when it has the IEEE P1363 length (r||s, as cloud KMS
+    signers and WebCrypto emit), re-encoded from that form to DER."""
+    size = (key.curve.key_size + 7) // 8
+    if len(signature) != 2 * size:
+        return (signature,)
+    r, s = int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
+    return (signature, encode_dss_signature(r, s))
+
+
+def _verify_ec(
+    key: ec.EllipticCurvePublicKey,
+    signature: bytes,
+    message: bytes,
+    algorithm: hashes.HashAlgorithm | Prehashed,
+) -> bool:
+    for form in ecdsa_forms(key, signature):
+        try:
+            key.verify(form, message, ec.ECDSA(algorithm))
+        except (InvalidSignature, ValueError, TypeError):
+            continue
+        return True
+    return False
+
+
 def verify(key: PublicKey, signature: bytes, message: bytes) -> bool:
-    """Ed25519, ECDSA (curve-matched hash) or RSA (PKCS#1 v1.5, then PSS, SHA-256)."""
+    """Ed25519, ECDSA (curve-matched hash; DER or P1363) or RSA (PKCS#1 v1.5, then PSS, SHA-256)."""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return _verify_ec(key, signature, message, _ec_hash(key))
     try:
         if isinstance(key, ed25519.Ed25519PublicKey):
             key.verify(signature, message)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, message, ec.ECDSA(_ec_hash(key)))
         else:
             return _verify_rsa(key, signature, message)
     except (InvalidSignature, ValueError, TypeError):
@@ -117,10 +150,10 @@ def verify_prehashed(key: PublicKey, signature: bytes, digest: bytes) -> bool:
     """A signature over a SHA-256 digest (Sigstore message signatures); Ed25519 cannot sign prehashed."""
     if len(digest) != 32:
         return False
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return _verify_ec(key, signature, digest, Prehashed(hashes.SHA256()))
     try:
-        if isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, digest, ec.ECDSA(Prehashed(hashes.SHA256())))
-        elif isinstance(key, rsa.RSAPublicKey):
+        if isinstance(key, rsa.RSAPublicKey):
             key.verify(signature, digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
         else:
             return False

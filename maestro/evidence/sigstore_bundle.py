@@ -19,10 +19,10 @@ from typing import Any
 
 from cryptography import x509
 
-from maestro.evidence import dsse, signing
+from maestro.evidence import dsse, signing, trusted_keys
 from maestro.evidence.intoto_report import Report, obj
 from maestro.evidence.model import Signature, TrustedKey
-from maestro.evidence.sigstore_bundle_trust import verify_bundle
+from maestro.evidence.sigstore_bundle_trust import certificate_verdict
 
 MEDIA_TYPES = {
     "application/vnd.dev.sigstore.bundle+json;version=0.1": "0.1",
@@ -30,10 +30,7 @@ MEDIA_TYPES = {
     "application/vnd.dev.sigstore.bundle+json;version=0.3": "0.3",
     "application/vnd.dev.sigstore.bundle.v0.3+json": "0.3",
 }
-OFFLINE_DETAIL = (
-    "signature valid against the bundle certificate; "
-    "certificate chain and transparency log not verified offline"
-)
+MAX_ENTRIES = 4
 
 
 @dataclass(slots=True)
@@ -71,13 +68,22 @@ def parse_bundle(doc: Any, loc: str, options_keys: tuple[TrustedKey, ...], repor
     result.message_digest = digest.hex() if digest is not None else None
     if envelope is None and digest is None:
         return result
-    if "publicKey" in material:
+    entries = _entries(material, loc, report)
+    keyed = "publicKey" in material
+    cert = None if keyed else _leaf_certificate(material, f"{loc}/verificationMaterial", report)
+    if not keyed and cert is None:
+        return result
+    if not _consistent(entries, loc, cert, envelope, digest, message_sig, report):
+        result.signature = Signature(
+            status="invalid", detail="transparency log entry does not match the bundle"
+        )
+    elif keyed:
         result.signature = _with_hint(material, envelope, digest, message_sig, loc, options_keys, report)
-        return result
-    cert = _leaf_certificate(material, f"{loc}/verificationMaterial", report)
-    if cert is None:
-        return result
-    result.signature = _with_certificate(doc, cert, envelope, digest, message_sig, loc, report, version)
+    elif version is None:
+        result.signature = Signature(status="invalid", detail="unknown bundle mediaType")
+    elif cert is not None:
+        content = (envelope, digest, message_sig)
+        result.signature = _with_certificate(doc, cert, entries, content, loc, report)
     return result
 
 
@@ -142,6 +148,33 @@ def _signature_ok(
     return digest is not None and signing.verify_prehashed(key, sig, digest)
 
 
+def _entries(material: dict[str, Any], loc: str, report: Report) -> list[Any]:
+    entries = material.get("tlogEntries")
+    if not isinstance(entries, list) or not entries:
+        report.warn(f"{loc}/verificationMaterial/tlogEntries", "no transparency log entry in the bundle")
+        return []
+    return entries[:MAX_ENTRIES]
+
+
+def _consistent(
+    entries: list[Any],
+    loc: str,
+    cert: x509.Certificate | None,
+    envelope: dsse.Envelope | None,
+    digest: bytes | None,
+    sig: bytes,
+    report: Report,
+) -> bool:
+    """Every log entry describes this envelope or message (checked for keyed bundles too)."""
+    sig_bytes = envelope.signatures[0].sig if envelope else sig
+    where = f"{loc}/verificationMaterial/tlogEntries"
+    results = [
+        _check_entry(e, f"{where}/{i}", cert, envelope, digest, sig_bytes, report)
+        for i, e in enumerate(entries)
+    ]
+    return all(results)
+
+
 def _with_hint(
     material: dict[str, Any],
     envelope: dsse.Envelope | None,
@@ -151,77 +184,58 @@ def _with_hint(
     keys: tuple[TrustedKey, ...],
     report: Report,
 ) -> Signature:
-    """A bundle signed with a named key (npm's registry key): verifiable only if the operator trusts it."""
-    hint = material["publicKey"].get("hint") if isinstance(material["publicKey"], dict) else None
-    for trusted in keys:
-        key = signing.load_public_key(trusted.pem)
-        if trusted.key_id != hint or key is None:
-            continue
-        if _signature_ok(key, envelope, digest, sig):
-            return Signature(
-                status="verified", key_id=trusted.key_id, detail="signature valid against a trusted key"
-            )
-        report.error(
-            f"{loc}/verificationMaterial/publicKey", "signature does not verify against the trusted key"
+    """A bundle signed with a named key (npm's registry key): verifiable only if the operator trusts it.
+    The hint only orders the search (see ``trusted_keys``)."""
+    hint = obj(material["publicKey"]).get("hint")
+    hint = hint if isinstance(hint, str) else None
+    loaded = trusted_keys.load(keys, report)
+    match = trusted_keys.find(
+        lambda k: _signature_ok(k, envelope, digest, sig), hint, loaded, trusted_keys.Budget()
+    )
+    if match.signer is not None:
+        trusted = match.signer.trusted
+        return Signature(
+            status="verified",
+            key_id=trusted.key_id,
+            detail=f"signature valid against trusted key {trusted.name!r}",
         )
-        return Signature(status="invalid", key_id=trusted.key_id, detail="signature does not verify")
+    if match.named is not None:
+        report.error(
+            f"{loc}/verificationMaterial/publicKey",
+            "signature does not verify against the trusted key the hint names",
+        )
+        return Signature(
+            status="invalid", key_id=match.named.trusted.key_id, detail="signature does not verify"
+        )
     return Signature(
-        status="unverified", detail=f"signed with public key {hint!r}, which is not a trusted key"
+        status="unverified", detail=f"signed with public key {hint!r}; no trusted key verifies the signature"
     )
 
 
 def _with_certificate(
     doc: dict[str, Any],
     cert: x509.Certificate,
-    envelope: dsse.Envelope | None,
-    digest: bytes | None,
-    sig: bytes,
+    entries: list[Any],
+    content: tuple[dsse.Envelope | None, bytes | None, bytes],
     loc: str,
     report: Report,
-    version: str | None,
 ) -> Signature:
+    envelope, digest, sig = content
     key = signing.certificate_key(cert)
     if key is None or not _signature_ok(key, envelope, digest, sig):
         where = f"{loc}/dsseEnvelope/signatures/0/sig" if envelope else f"{loc}/messageSignature/signature"
         report.error(where, "signature does not verify against the bundle certificate")
         return Signature(status="invalid", detail="signature does not verify against the bundle certificate")
-    entries = doc["verificationMaterial"].get("tlogEntries")
-    if not isinstance(entries, list) or not entries:
-        report.warn(f"{loc}/verificationMaterial/tlogEntries", "no transparency log entry in the bundle")
-        entries = []
-    sig_bytes = envelope.signatures[0].sig if envelope else sig
-    consistent = all(
-        _check_entry(
-            e, f"{loc}/verificationMaterial/tlogEntries/{i}", cert, envelope, digest, sig_bytes, report
-        )
-        for i, e in enumerate(entries[:4])
-    )
-    if not consistent:
-        return Signature(status="invalid", detail="transparency log entry does not match the bundle")
-    if version is None:
-        return Signature(status="invalid", detail="unknown bundle mediaType")
-    trust = verify_bundle(doc, digest)
-    if trust.outcome == "verified":
-        return Signature(
-            status="verified",
-            detail="certificate chains to the Sigstore production root and the log entry verified offline "
-            "(signer identity not checked)",
-        )
-    if trust.outcome == "failed":
-        return Signature(
-            status="unverified",
-            detail="signature valid against the bundle certificate, but offline verification against the "
-            f"Sigstore production trust root failed (it may be signed on Sigstore staging): {trust.reason}",
-        )
-    return Signature(
-        status="verified", detail=f"{OFFLINE_DETAIL} ({trust.reason})" if trust.reason else OFFLINE_DETAIL
-    )
+    verdict = certificate_verdict(doc, cert, entries, digest)
+    if verdict.status == "invalid":
+        report.error(f"{loc}{verdict.where}", verdict.detail)
+    return Signature(status=verdict.status, detail=verdict.detail)
 
 
 def _check_entry(
     entry: Any,
     loc: str,
-    cert: x509.Certificate,
+    cert: x509.Certificate | None,
     envelope: dsse.Envelope | None,
     digest: bytes | None,
     sig: bytes,
@@ -233,7 +247,7 @@ def _check_entry(
         return False
     ok = True
     integrated = entry.get("integratedTime")
-    if integrated not in (None, "", "0", 0):
+    if cert is not None and integrated not in (None, "", "0", 0):
         try:
             when = datetime.fromtimestamp(int(integrated), tz=UTC)
         except (TypeError, ValueError, OverflowError, OSError):

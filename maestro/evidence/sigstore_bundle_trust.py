@@ -1,9 +1,13 @@
-"""Optional full Sigstore verification with the ``sigstore`` package and its bundled trust root.
+"""The verdict on a certificate-signed Sigstore bundle whose signature and log body already match.
 
-Offline only: the production trusted root shipped inside the package is read
-directly (no TUF refresh, no cache written), so this checks the Fulcio chain,
-embedded SCTs and the log entry's inclusion proof and checkpoint without any
-network. No identity policy is applied: who signed is for policy code to decide.
+``verified`` needs every step Maestro checks against the Sigstore trust root
+(``sigstore_trust``): the leaf was issued by a trusted Fulcio CA, a trusted
+Rekor log signed the entry's timestamp, and the leaf was valid at that time.
+An entry without a signed timestamp (Rekor v2, inclusion proof only) is handed
+to sigstore-python's verifier, offline, with the same root. A step that cannot
+be done is ``unverified`` naming it; a step that the file claims and the math
+refutes is ``invalid``. The certificate the file brought is never enough.
+No identity policy is applied: who signed is for policy code to decide.
 """
 
 from __future__ import annotations
@@ -14,21 +18,20 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
-PRODUCTION_TUF = "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev"
-# sigstore-python cannot check these log entry kinds offline; the math is still ours to check
-_UNSUPPORTED = (
-    "Unsupported DSSE log entry type",
-    "only supported for dsse/hashedrekord",
-    "failed to load bundle",
-)
+from cryptography import x509
 
-Outcome = Literal["verified", "unsupported", "failed", "unavailable"]
+from maestro.evidence import sigstore_trust
+from maestro.evidence.sigstore_trust import Check
+
+Status = Literal["verified", "unverified", "invalid"]
+IDENTITY_NOTE = "signer identity not checked"
 
 
 @dataclass(frozen=True, slots=True)
-class TrustResult:
-    outcome: Outcome
-    reason: str = ""
+class Verdict:
+    status: Status
+    detail: str
+    where: str = ""  # pointer below the bundle for an invalid verdict
 
 
 class _AnyIdentity:
@@ -38,27 +41,72 @@ class _AnyIdentity:
         return None
 
 
+def certificate_verdict(
+    doc: dict[str, Any], cert: x509.Certificate, entries: list[Any], message_digest: bytes | None
+) -> Verdict:
+    """Never raises: a trust root that cannot be read makes everything unverified."""
+    entry = entries[0] if entries and isinstance(entries[0], dict) else None
+    if entry is None:
+        return _unverified(["transparency log: no log entry, so no trusted signing time"])
+    try:
+        root = sigstore_trust.production_root()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return _unverified([f"trust root: the Sigstore trust root could not be read ({type(exc).__name__})"])
+    chain = sigstore_trust.check_chain(root, cert)
+    logged, when = sigstore_trust.check_set(root, entry)
+    checks = [chain, logged]
+    if when is not None and not cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:
+        checks.append(Check("forged", "certificate validity: not valid at the log's integrated time"))
+    forged = [c.step for c in checks if c.outcome == "forged"]
+    if forged:
+        where = (
+            "/verificationMaterial" if chain.outcome == "forged" else "/verificationMaterial/tlogEntries/0"
+        )
+        return Verdict("invalid", "; ".join(forged), where)
+    if (
+        logged.outcome == "unknown"
+        and chain.outcome == "ok"
+        and sigstore_trust.entry_log_id(entry) in root.logs
+    ):
+        return _with_sigstore_python(doc, message_digest, chain)
+    unknown = [c.step for c in checks if c.outcome == "unknown"]
+    if unknown:
+        return _unverified(unknown)
+    return Verdict(
+        "verified",
+        f"{chain.step}; {logged.step}; certificate valid at the integrated time ({IDENTITY_NOTE})",
+    )
+
+
+def _unverified(steps: list[str]) -> Verdict:
+    return Verdict(
+        "unverified", "signature valid against the bundle certificate, but not verified: " + "; ".join(steps)
+    )
+
+
 @lru_cache(maxsize=1)
 def _verifier() -> Any:
     from sigstore.models import TrustedRoot
     from sigstore.verify import Verifier
     from sigstore_models.trustroot import v1 as trustroot_v1
 
-    raw = resources.files("sigstore._store").joinpath(PRODUCTION_TUF, "trusted_root.json").read_bytes()
+    raw = (
+        resources.files("sigstore._store")
+        .joinpath(sigstore_trust.PRODUCTION_TUF, "trusted_root.json")
+        .read_bytes()
+    )
     return Verifier(trusted_root=TrustedRoot(trustroot_v1.TrustedRoot.from_json(raw)))
 
 
-def verify_bundle(bundle: dict[str, Any], message_digest: bytes | None) -> TrustResult:
-    """Verify against the production trust root; never raises."""
+def _with_sigstore_python(doc: dict[str, Any], message_digest: bytes | None, chain: Check) -> Verdict:
+    """Inclusion proof and checkpoint, by sigstore-python, offline, against the same root."""
     try:
-        verifier = _verifier()
         from sigstore.hashes import Hashed
         from sigstore.models import Bundle
         from sigstore_models.common.v1 import HashAlgorithm
-    except Exception as exc:  # missing or broken optional dependency
-        return TrustResult("unavailable", f"sigstore verification unavailable: {type(exc).__name__}")
-    try:
-        loaded = Bundle.from_json(json.dumps(bundle))
+
+        verifier = _verifier()
+        loaded = Bundle.from_json(json.dumps(doc))
         if message_digest is None:
             verifier.verify_dsse(loaded, _AnyIdentity())
         else:
@@ -66,7 +114,7 @@ def verify_bundle(bundle: dict[str, Any], message_digest: bytes | None) -> Trust
             verifier.verify_artifact(hashed, loaded, _AnyIdentity())
     except Exception as exc:  # sigstore raises several error types; all mean "not verified"
         reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-        if any(marker in reason for marker in _UNSUPPORTED):
-            return TrustResult("unsupported", reason)
-        return TrustResult("failed", reason)
-    return TrustResult("verified")
+        return _unverified(
+            [f"transparency log: no signed entry timestamp, and the inclusion proof: {reason}"]
+        )
+    return Verdict("verified", f"{chain.step}; inclusion proof verified by sigstore-python ({IDENTITY_NOTE})")
