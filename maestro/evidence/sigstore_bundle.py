@@ -9,17 +9,13 @@ optional ``sigstore`` package when it is installed; details say which was done.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
 
-from maestro.evidence import dsse, signing, trusted_keys
+from maestro.evidence import dsse, rekor_body, signing, trusted_keys
 from maestro.evidence.intoto_report import Report, obj
 from maestro.evidence.model import Signature, TrustedKey
 from maestro.evidence.sigstore_bundle_trust import certificate_verdict
@@ -260,102 +256,14 @@ def _check_entry(
                 f"(valid {cert.not_valid_before_utc.isoformat()} to {cert.not_valid_after_utc.isoformat()})",
             )
             ok = False
-    body = _body(entry.get("canonicalizedBody"))
+    body = rekor_body.decode(entry.get("canonicalizedBody"))
     if body is None:
         report.warn(
             f"{loc}/canonicalizedBody", "no readable canonicalizedBody; log entry consistency not checked"
         )
         return ok
-    problem = _body_mismatch(body, envelope, digest, sig)
+    problem = rekor_body.mismatch(body, envelope, digest, sig, cert)
     if problem:
         report.error(f"{loc}/canonicalizedBody", problem)
         ok = False
     return ok
-
-
-def _body(text: Any) -> dict[str, Any] | None:
-    raw = signing.b64decode(text)
-    if raw is None:
-        return None
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def _b64_any(value: Any) -> bytes | None:
-    """Rekor intoto entries double-encode signatures; accept once- or twice-encoded."""
-    once = signing.b64decode(value)
-    if once is None:
-        return None
-    try:
-        return base64.b64decode(once, validate=True)
-    except (binascii.Error, ValueError):
-        return once
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _sig_matches(logged: Any, sig: bytes) -> bool:
-    once = signing.b64decode(logged)
-    return once == sig or _b64_any(logged) == sig
-
-
-def _body_mismatch(
-    body: dict[str, Any], envelope: dsse.Envelope | None, digest: bytes | None, sig: bytes
-) -> str | None:
-    kind, spec = body.get("kind"), body.get("spec")
-    if not isinstance(spec, dict):
-        return "log entry body has no spec"
-    if kind == "dsse" and envelope is not None:
-        payload_hash = obj(spec.get("payloadHash")).get("value")
-        if payload_hash != hashlib.sha256(envelope.payload).hexdigest():
-            return "log entry payload hash does not match the envelope payload"
-        logged = [s.get("signature") for s in _list(spec.get("signatures")) if isinstance(s, dict)]
-        if not any(_sig_matches(s, sig) for s in logged):
-            return "log entry signatures do not match the envelope signature"
-    elif kind == "intoto" and envelope is not None:
-        content = obj(spec.get("content"))
-        payload_hash = content.get("payloadHash")
-        if (
-            isinstance(payload_hash, dict)
-            and payload_hash.get("value") != hashlib.sha256(envelope.payload).hexdigest()
-        ):
-            return "log entry payload hash does not match the envelope payload"
-        logged_env = obj(content.get("envelope"))
-        logged = [s.get("sig") for s in _list(logged_env.get("signatures")) if isinstance(s, dict)]
-        if not any(_sig_matches(s, sig) for s in logged):
-            return "log entry signatures do not match the envelope signature"
-    elif kind == "hashedrekord":
-        return _hashedrekord_mismatch(spec, envelope, digest, sig)
-    return None
-
-
-def _hashedrekord_mismatch(
-    spec: dict[str, Any], envelope: dsse.Envelope | None, digest: bytes | None, sig: bytes
-) -> str | None:
-    v2 = spec.get("hashedRekordV002")
-    if isinstance(v2, dict):  # Rekor v2: digest of PAE (DSSE) or of the artifact
-        data, signature = obj(v2.get("data")), obj(v2.get("signature"))
-        logged_digest = signing.b64decode(data.get("digest"))
-        logged_sig = signature.get("content")
-    else:
-        data = obj(spec.get("data"))
-        hashed = obj(data.get("hash"))
-        try:
-            logged_digest = bytes.fromhex(hashed.get("value", ""))
-        except (TypeError, ValueError):
-            logged_digest = None
-        signature = obj(spec.get("signature"))
-        logged_sig = signature.get("content")
-    expected = digest
-    if envelope is not None:
-        expected = hashlib.sha256(dsse.pae(envelope.payload_type, envelope.payload)).digest()
-    if logged_digest != expected:
-        return "log entry digest does not match the bundle's signed content"
-    if not _sig_matches(logged_sig, sig):
-        return "log entry signature does not match the bundle signature"
-    return None

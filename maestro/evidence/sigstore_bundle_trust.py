@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from cryptography import x509
 
-from maestro.evidence import sigstore_trust
+from maestro.evidence import rekor_body, sigstore_trust
 from maestro.evidence.sigstore_trust import Check
 
 Status = Literal["verified", "unverified", "invalid"]
@@ -54,7 +54,7 @@ def certificate_verdict(
         return _unverified([f"trust root: the Sigstore trust root could not be read ({type(exc).__name__})"])
     chain = sigstore_trust.check_chain(root, cert)
     logged, when = sigstore_trust.check_set(root, entry)
-    checks = [chain, logged]
+    checks = [chain, logged, _body_checked(entry)]
     if when is not None and not cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:
         checks.append(Check("forged", "certificate validity: not valid at the log's integrated time"))
     forged = [c.step for c in checks if c.outcome == "forged"]
@@ -76,6 +76,14 @@ def certificate_verdict(
         "verified",
         f"{chain.step}; {logged.step}; certificate valid at the integrated time ({IDENTITY_NOTE})",
     )
+
+
+def _body_checked(entry: dict[str, Any]) -> Check:
+    body = rekor_body.decode(entry.get("canonicalizedBody"))
+    kind = body.get("kind") if body is not None else None
+    if kind not in rekor_body.KINDS:
+        return Check("unknown", f"log body: a {kind or 'missing'} entry cannot be compared with the bundle")
+    return Check("ok", f"log body ({kind}) matches the bundle")
 
 
 def _unverified(steps: list[str]) -> Verdict:

@@ -88,7 +88,7 @@ def _statement(bundle: dict[str, Any]) -> bytes:
     return json.dumps(statement).encode()
 
 
-def resign(bundle: dict[str, Any], aki: bool = False) -> dict[str, Any]:
+def resign(bundle: dict[str, Any], aki: bool = False, keep_verifier: bool = False) -> dict[str, Any]:
     """Replace the payload, sign it with a self-signed certificate, rewrite the log body to match
     (keeping the entry's real logId, integrated time and signed timestamp)."""
     forged = copy.deepcopy(bundle)
@@ -104,7 +104,11 @@ def resign(bundle: dict[str, Any], aki: bool = False) -> dict[str, Any]:
     envelope["payload"], envelope["signatures"] = b64(payload), [{"sig": b64(sig), "keyid": ""}]
     material["certificate"] = {"rawBytes": b64(cert.public_bytes(serialization.Encoding.DER))}
     body = json.loads(base64.b64decode(entry["canonicalizedBody"]))
-    pem = cert.public_bytes(serialization.Encoding.PEM)
+    pem = (
+        real_cert.public_bytes(serialization.Encoding.PEM)
+        if keep_verifier
+        else cert.public_bytes(serialization.Encoding.PEM)
+    )
     if body["kind"] == "dsse":
         body["spec"]["payloadHash"]["value"] = hashlib.sha256(payload).hexdigest()
         body["spec"]["signatures"] = [{"signature": b64(sig), "verifier": b64(pem)}]
@@ -289,3 +293,27 @@ def test_key_trials_are_bounded(corpus_dir: Path, monkeypatch: pytest.MonkeyPatc
     assert status(evidence) == "unverified"
     assert "within 2 checks" in (evidence.signature.detail or "")  # type: ignore[union-attr]
     assert status(parse(_guac_envelope(corpus_dir, key, trusted(key).key_id), keys=keys)) == "verified"
+
+
+def test_log_body_naming_another_certificate_is_invalid(corpus_dir: Path) -> None:
+    evidence = parse(resign(load(corpus_dir, HAPPY), keep_verifier=True))
+    assert status(evidence) == "invalid"
+    assert any("different certificate" in e.message for e in evidence.errors), evidence.errors
+
+
+def test_entry_without_signed_timestamp_is_unverified_not_verified(corpus_dir: Path) -> None:
+    """A known log, a Fulcio certificate, but no SET: only an inclusion proof and no trusted time."""
+    bundle = load(corpus_dir, HAPPY)
+    del bundle["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]
+    evidence = parse(bundle)
+    assert (evidence.valid, status(evidence)) == (True, "unverified")
+    assert "no signed entry timestamp" in (evidence.signature.detail or "")  # type: ignore[union-attr]
+
+
+def test_message_signature_bundle_against_a_dsse_log_entry_is_invalid(corpus_dir: Path) -> None:
+    message = load(corpus_dir, "provenance/sigstore-python-github-whl-msgsig.sigstore")
+    other = load(corpus_dir, HAPPY)["verificationMaterial"]["tlogEntries"][0]
+    message["verificationMaterial"]["tlogEntries"] = [other]
+    evidence = parse(message)
+    assert status(evidence) == "invalid"
+    assert any("bundle holds a message signature" in e.message for e in evidence.errors)
