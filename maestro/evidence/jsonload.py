@@ -3,17 +3,18 @@
 orjson already refuses NaN/Infinity, lone surrogates and nesting deeper than
 1024, but it keeps the last of duplicate keys. Where a signature covers the
 bytes (DSSE payloads) a second ``subject`` key is a parser-differential attack,
-so ``reject_duplicates=True`` re-reads the document and refuses any duplicate.
+so ``reject_duplicates=True`` refuses any duplicate, naming it and where it is
+(found as ``duplicates`` describes: cheaply, re-read only when one exists).
 """
 
 from __future__ import annotations
 
 import codecs
-import json
 from typing import Any
 
 import orjson
 
+from maestro.evidence import duplicates
 from maestro.evidence.model import EvidenceError
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -30,15 +31,6 @@ def decode_text(data: bytes) -> str | bytes:
     return data
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise EvidenceError("/", f"duplicate key {key!r} in a JSON object")
-        seen[key] = value
-    return seen
-
-
 def load_json(data: bytes, *, reject_duplicates: bool = False) -> Any:
     """Parse JSON or raise EvidenceError saying where it broke."""
     text = decode_text(data)
@@ -47,10 +39,9 @@ def load_json(data: bytes, *, reject_duplicates: bool = False) -> Any:
     except orjson.JSONDecodeError as exc:
         raise EvidenceError(f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}") from None
     if reject_duplicates:
-        try:
-            json.loads(text, object_pairs_hook=_no_duplicates)
-        except RecursionError:  # orjson accepted it, so depth <= 1024; stdlib may still give up
-            raise EvidenceError("/", "JSON nested too deeply") from None
+        found = duplicates.duplicates(text, value)
+        if found:
+            raise EvidenceError(found[0].location, duplicates.message(found[0]))
     return value
 
 

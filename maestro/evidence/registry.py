@@ -12,9 +12,10 @@ from typing import Any
 
 from maestro.evidence import attestation, detect, spdx, spdx3, spdx_tagvalue, vex
 from maestro.evidence.archive import parse_archive
-from maestro.evidence.common import gc_paused, load_document
+from maestro.evidence.common import gc_paused, load_document, note_duplicates
 from maestro.evidence.cyclonedx import is_cyclonedx, parse_cyclonedx_json
 from maestro.evidence.cyclonedx_xml import NS_PREFIX, parse_cyclonedx_xml
+from maestro.evidence.duplicates import Duplicate
 from maestro.evidence.junit import ROOTS as JUNIT_ROOTS
 from maestro.evidence.junit import parse_junit
 from maestro.evidence.model import (
@@ -114,30 +115,35 @@ def _dispatch(data: bytes, options: ParseOptions, declared_kind: str | None, dep
 
 def _json(data: bytes, options: ParseOptions, declared_kind: str | None) -> ParsedEvidence:
     try:
-        doc = load_document(data, reject_duplicates=options.strict)
+        doc, found = load_document(data)
     except EvidenceError as exc:
         if detect.looks_like_json_lines(data):
             return _json_lines(data, options)
         return _failed("json", exc.location, exc.message)
     kind = attestation.detect_attestation(doc)
     if kind is not None:
-        return attestation.parse_attestation(kind, data, doc, options)
-    parsed = parse_json_document(doc, options)
-    if parsed is not None:
-        return parsed
-    return _unknown(data, "json", declared_kind)
+        parsed = attestation.parse_attestation(kind, data, doc, options)
+    else:
+        parsed = parse_json_document(doc, options) or _unknown(data, "json", declared_kind)
+    return note_duplicates(parsed, found, strict=options.strict)
 
 
 def _json_lines(data: bytes, options: ParseOptions) -> ParsedEvidence:
     docs = []
+    found: list[tuple[int, list[Duplicate]]] = []
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            docs.append(load_document(line, reject_duplicates=options.strict))
+            doc, repeated = load_document(line)
         except EvidenceError as exc:
             return _failed("jsonl", f"line {number}", exc.message)
-    return attestation.parse_attestation("intoto-jsonl", data, docs, options)
+        docs.append(doc)
+        found.append((number, repeated))
+    parsed = attestation.parse_attestation("intoto-jsonl", data, docs, options)
+    for number, repeated in found:
+        note_duplicates(parsed, repeated, strict=options.strict, prefix=f"line {number}")
+    return parsed
 
 
 def _xml_format(root_name: str | None, data: bytes) -> str:
