@@ -143,6 +143,20 @@ def failed(
     )
 
 
+def unsupported_version(version: str, supported: Iterable[str]) -> str:
+    """The one message for a version Maestro has no rules for: not "invalid", not "valid"."""
+    return f"unsupported version {version} (supported: {', '.join(supported)})"
+
+
+def unsupported(
+    fmt: str, evidence_type: EvidenceType, version: str, supported: Iterable[str], location: str
+) -> ParsedEvidence:
+    """A document of a version Maestro cannot judge: ``valid: false`` with that single reason,
+    never the schema errors of another version (which would call it a broken document)."""
+    finding = Finding(location=location, message=unsupported_version(version, supported))
+    return failed(fmt, evidence_type, [finding], spec_version=version)
+
+
 def count(values: Iterable[str | None]) -> dict[str, int]:
     """Tally values (None counted as 'unknown'), sorted by key for stable output."""
     tally: dict[str, int] = {}

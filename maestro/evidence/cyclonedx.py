@@ -11,7 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 from maestro.evidence import schemas
-from maestro.evidence.common import as_dict, as_list, count, join, schema_findings, text
+from maestro.evidence.common import as_dict, as_list, count, join, schema_findings, text, unsupported_version
 from maestro.evidence.model import Component, Evidence, Finding, ParsedEvidence
 
 FORMAT = "cyclonedx-json"
@@ -149,7 +149,7 @@ def parse_cyclonedx_json(doc: dict[str, Any], prefix: str = "") -> ParsedEvidenc
         errors.append(
             Finding(
                 location=join(prefix, "/specVersion"),
-                message=f"unsupported CycloneDX JSON version {version!r}",
+                message=unsupported_version(str(version), schemas.CYCLONEDX_JSON_VERSIONS),
             )
         )
     else:

@@ -12,7 +12,7 @@ from typing import Any
 from lxml import etree
 
 from maestro.evidence import schemas
-from maestro.evidence.common import MAX_ERRORS
+from maestro.evidence.common import MAX_ERRORS, unsupported_version
 from maestro.evidence.cyclonedx import bom_result, summarise
 from maestro.evidence.model import Component, Finding, ParsedEvidence
 from maestro.evidence.xmlload import local_name, namespace
@@ -97,9 +97,9 @@ def parse_cyclonedx_xml(root: etree._Element) -> ParsedEvidence:
     version = ns[len(NS_PREFIX) :] if ns.startswith(NS_PREFIX) else None
     if version not in schemas.CYCLONEDX_XML_VERSIONS:
         found = ns or "(none)"
-        errors = [
-            Finding(location=f"line {root.sourceline or 1}", message=f"unknown CycloneDX namespace {found}")
-        ]
+        said = ns.rsplit("/", 1)[-1] if ns.startswith(NS_PREFIX[:-1]) else found
+        message = f"{unsupported_version(said, schemas.CYCLONEDX_XML_VERSIONS)}: namespace {found}"
+        errors = [Finding(location=f"line {root.sourceline or 1}", message=message)]
         version = None
     else:
         errors = _xsd_errors(root, version)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from maestro.evidence import schemas
-from maestro.evidence.common import as_dict, as_list, count, schema_findings, text
+from maestro.evidence.common import as_dict, as_list, count, join, schema_findings, text, unsupported
 from maestro.evidence.model import Evidence, ParsedEvidence
 
 FORMAT = "sarif-json"
+SUPPORTED = ("2.1.0",)
 
 
 def is_sarif(doc: dict[str, Any]) -> bool:
@@ -37,6 +38,9 @@ def _run_levels(run: dict[str, Any]) -> tuple[list[str | None], set[str]]:
 
 
 def parse_sarif(doc: dict[str, Any], prefix: str = "") -> ParsedEvidence:
+    version = doc.get("version")
+    if isinstance(version, str) and version not in SUPPORTED:  # e.g. the 2.2 committee draft
+        return unsupported(FORMAT, "sarif", version, SUPPORTED, join(prefix, "/version"))
     errors = schema_findings(schemas.sarif(), doc, prefix)
     levels: list[str | None] = []
     rules: set[str] = set()
@@ -59,7 +63,6 @@ def parse_sarif(doc: dict[str, Any], prefix: str = "") -> ParsedEvidence:
         "rule_count": len(rules),
         "tools": tools,
     }
-    version = doc.get("version")
     evidence = Evidence(
         format=FORMAT,
         spec_version=str(version) if isinstance(version, str) else None,

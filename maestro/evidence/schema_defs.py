@@ -221,8 +221,9 @@ SPDX2_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["SPDXID", "fileName"],
-                "properties": {"checksums": {"type": "array", "items": _CHECKSUM}},
+                # SPDX 2.2 section 8.4 and the official 2.3 schema: a file's checksums are mandatory
+                "required": ["SPDXID", "fileName", "checksums"],
+                "properties": {"checksums": {"type": "array", "minItems": 1, "items": _CHECKSUM}},
             },
         },
         "relationships": {

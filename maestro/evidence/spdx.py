@@ -15,12 +15,16 @@ from typing import Any
 
 from maestro.evidence import schemas
 from maestro.evidence.common import as_dict, as_list, is_rfc3339, join, schema_findings, text
+from maestro.evidence.common import unsupported as unsupported_version
 from maestro.evidence.model import Component, Evidence, Finding, ParsedEvidence, ParseOptions
 
 _SPDX_CREATED = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _VERSION = re.compile(r"SPDX-(\d+\.\d+)")
 _NO_VALUE = {"NOASSERTION", "NONE", ""}
 UNSUPPORTED = "format not supported; convert to JSON"
+SUPPORTED = ("2.2", "2.3")
+# SPDX 2.3 sections 7.9 and 7.14 (and 2.2's 3.9/3.14): cardinality 0..0 when filesAnalyzed is false
+_NEEDS_FILES_ANALYZED = ("packageVerificationCode", "licenseInfoFromFiles")
 
 
 def is_spdx2(doc: dict[str, Any]) -> bool:
@@ -67,6 +71,19 @@ def _described(doc: dict[str, Any], packages: dict[str, Component]) -> Component
     return None
 
 
+def _files_analyzed_problems(doc: dict[str, Any], where: Callable[[str], str]) -> list[Finding]:
+    """A package whose files were not analysed cannot carry what only analysing them yields."""
+    problems = []
+    for index, pkg in enumerate(as_list(doc.get("packages"))):
+        if not isinstance(pkg, dict) or pkg.get("filesAnalyzed") is not False:
+            continue
+        for key in _NEEDS_FILES_ANALYZED:
+            if key in pkg:
+                message = f"{key} must be omitted when filesAnalyzed is false"
+                problems.append(Finding(location=where(f"/packages/{index}/{key}"), message=message))
+    return problems
+
+
 def check_created(value: object, options: ParseOptions, where: str) -> tuple[list[Finding], list[Finding]]:
     """(errors, warnings) for creationInfo.created under the leniency rule."""
     if isinstance(value, str) and _SPDX_CREATED.match(value):
@@ -90,9 +107,12 @@ def parse_spdx_json(
     to source locations (tag-value passes one that yields ``line N``)."""
     where = locate or (lambda p: join(prefix, p))
     version = spec_version(doc.get("spdxVersion"))
+    if version is not None and version.startswith("2.") and version not in SUPPORTED:
+        return unsupported_version(fmt, "sbom", version, SUPPORTED, where("/spdxVersion"))
     errors = [
         Finding(location=where(e.location), message=e.message) for e in schema_findings(schemas.spdx2(), doc)
     ]
+    errors += _files_analyzed_problems(doc, where)
     created = as_dict(doc.get("creationInfo")).get("created")
     warnings: list[Finding] = []
     if created is not None:

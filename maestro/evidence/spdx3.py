@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from maestro.evidence.common import as_dict, as_list, is_rfc3339, join, text
+from maestro.evidence.common import as_dict, as_list, is_rfc3339, join, text, unsupported
 from maestro.evidence.jsonload import pointer
 from maestro.evidence.model import Component, Evidence, Finding, ParsedEvidence
 
@@ -108,6 +108,8 @@ def parse_spdx3(doc: dict[str, Any], prefix: str = "") -> ParsedEvidence:
         errors = [Finding(location=join(prefix, "/@graph"), message="@graph must be an array")]
         return ParsedEvidence(Evidence(format=FORMAT, evidence_type="sbom", valid=False, errors=errors))
     errors, version, created = _check(raw_graph, prefix)
+    if version is not None and not version.startswith("3.0."):
+        return unsupported(FORMAT, "sbom", version, ("3.0.x",), join(prefix, "/@graph"))
     graph = [e for e in raw_graph if isinstance(e, dict)]
     components, packages = _components(graph)
     described = _described(graph, packages)

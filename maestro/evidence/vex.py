@@ -11,10 +11,11 @@ import re
 from typing import Any
 
 from maestro.evidence import schemas
-from maestro.evidence.common import as_dict, as_list, count, schema_findings, text
-from maestro.evidence.model import Evidence, ParsedEvidence
+from maestro.evidence.common import as_dict, as_list, count, join, schema_findings, text, unsupported
+from maestro.evidence.model import Evidence, Finding, ParsedEvidence
 
 FORMAT = "openvex-json"
+SUPPORTED = ("0.0.1", "0.2.0")
 _CONTEXT_VERSION = re.compile(r"^https://openvex\.dev/ns/v?(\d+\.\d+\.\d+)")
 
 
@@ -28,7 +29,10 @@ def is_openvex(doc: dict[str, Any]) -> bool:
 def parse_openvex(doc: dict[str, Any], prefix: str = "") -> ParsedEvidence:
     match = _CONTEXT_VERSION.match(text(doc.get("@context")) or "")
     version = match.group(1) if match else None
+    if version is not None and version not in SUPPORTED:
+        return unsupported(FORMAT, "vex", version, SUPPORTED, join(prefix, "/@context"))
     errors = schema_findings(schemas.openvex(legacy=version == "0.0.1"), doc, prefix)
+    errors += _iri_problems(doc, prefix)
     statements = [as_dict(s) for s in as_list(doc.get("statements"))]
     vulnerabilities = set()
     for statement in statements:
@@ -53,3 +57,15 @@ def parse_openvex(doc: dict[str, Any], prefix: str = "") -> ParsedEvidence:
         summary=summary,
     )
     return ParsedEvidence(evidence)
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
+
+
+def _iri_problems(doc: dict[str, Any], prefix: str) -> list[Finding]:
+    """OpenVEX ``@id`` is an IRI (spec: "the IRI identifying the VEX document"): a scheme, a
+    colon and no whitespace (RFC 3987's absolute form); ``"my-doc"`` names nothing."""
+    value = doc.get("@id")
+    if not isinstance(value, str) or not value or _SCHEME.match(value):
+        return []  # missing or empty: the schema already says so
+    return [Finding(location=join(prefix, "/@id"), message=f"@id {value!r} is not an IRI (e.g. https://...)")]

@@ -88,14 +88,16 @@ def test_huge_numbers() -> None:
 
 
 def test_duplicate_keys_are_refused_under_strict() -> None:
-    """Unsigned documents are checked for duplicate keys only under strict (the check
-    is a second parse); signed payloads always are (see test_dsse_signing)."""
+    """Unsigned documents with duplicate keys are refused under strict and warned about
+    otherwise (test_duplicate_keys); signed payloads always are refused (test_dsse_signing)."""
     doc = builders.dumps(builders.cyclonedx(1))
     twice = b'{"bomFormat": "Evil", ' + doc[1:]
     evidence = parse_evidence(twice, ParseOptions(strict=True)).evidence
     assert not evidence.valid
     assert "duplicate key 'bomFormat'" in evidence.errors[0].message
-    assert parse_evidence(twice, ParseOptions()).evidence.format == "cyclonedx-json"  # last key wins
+    lenient = parse_evidence(twice, ParseOptions()).evidence
+    assert lenient.format == "cyclonedx-json"  # last key wins, with a warning
+    assert [w.location for w in lenient.warnings] == ["/bomFormat"]
 
 
 def test_truncated_and_random() -> None:
