@@ -317,3 +317,20 @@ def test_message_signature_bundle_against_a_dsse_log_entry_is_invalid(corpus_dir
     evidence = parse(message)
     assert status(evidence) == "invalid"
     assert any("bundle holds a message signature" in e.message for e in evidence.errors)
+
+
+def test_registered_key_verifies_an_opaque_kms_keyid_through_the_api(
+    corpus_dir: Path, client: TestClient, make_run: Any, make_artifact: Any
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = trusted(key).pem
+    created = client.post("/maestro/trusted-keys", json={"name": "release-kms", "pem": pem})
+    assert created.status_code == 201, created.text
+    envelope = _guac_envelope(corpus_dir, key, "awskms:///arn:aws:kms:eu-west-1:1:key/abc", p1363=True)
+    artifact = make_artifact(make_run()["id"], kind="slsa_provenance")
+    response = client.put(
+        f"/maestro/artifacts/{artifact['id']}/content", content=json.dumps(envelope).encode()
+    )
+    assert response.status_code == 201, response.text
+    signature = response.json()["evidence"]["signature"]
+    assert (signature["status"], signature["key_id"]) == ("verified", created.json()["key_id"])
