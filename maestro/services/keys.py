@@ -78,7 +78,8 @@ def delete_key(session: Session, key_id: str) -> None:
 
 
 def trusted_keys(session: Session) -> tuple[TrustedKey, ...]:
-    """What the parsers verify DSSE signatures against."""
+    """What the parsers verify signatures against: every trusted key of the deployment (a signer's
+    keyid only orders them; ``maestro.evidence.trusted_keys`` bounds the checks per document)."""
     return tuple(
         TrustedKey(key_id=r.key_id, name=r.name, pem=r.pem) for r in evidence_store.list_keys(session)
     )
