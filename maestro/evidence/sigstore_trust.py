@@ -102,7 +102,7 @@ def _within(when: datetime, start: datetime, end: datetime | None) -> bool:
 def _key_identifier(cert: x509.Certificate, ext: type[Any]) -> bytes | None:
     try:
         value = cert.extensions.get_extension_for_class(ext).value
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):  # a hostile certificate may not parse
         return None
     return value.key_identifier if isinstance(value.key_identifier, bytes) else value.digest
 
@@ -125,7 +125,10 @@ def _names_authority(leaf: x509.Certificate, ca: CertificateAuthority) -> bool:
 
 def check_chain(root: TrustRoot, leaf: x509.Certificate) -> Check:
     """The leaf was issued, for code signing, by a Fulcio CA of the root, inside the CA's validity."""
-    named = [ca for ca in root.authorities if ca.chain and _names_authority(leaf, ca)]
+    try:
+        named = [ca for ca in root.authorities if ca.chain and _names_authority(leaf, ca)]
+    except ValueError:  # an issuer name that does not parse names no CA
+        return Check("unknown", "certificate chain: the certificate's issuer cannot be read")
     if not named:
         return Check(
             "unknown",
@@ -146,7 +149,7 @@ def check_chain(root: TrustRoot, leaf: x509.Certificate) -> Check:
 def _code_signing(cert: x509.Certificate) -> bool:
     try:
         usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):
         return False
     return ExtendedKeyUsageOID.CODE_SIGNING in usage
 
