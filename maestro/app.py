@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from maestro import __version__
-from maestro.api import artifacts, components, content, health, keys, packs, runs
+from maestro.api import artifacts, components, content, evidence, health, keys, packs, runs
 from maestro.api.errors import install_error_handlers
 from maestro.api.idempotency import IdempotencyMiddleware
 from maestro.api.middleware import RequestContextMiddleware
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.intelgraph = intelgraph
     app.state.blobs = open_blob_store(settings)
     install_error_handlers(app)
-    for module in (runs, artifacts, content, packs, components, keys, health):
+    for module in (runs, artifacts, evidence, content, packs, components, keys, health):
         app.include_router(module.router)
     app.add_middleware(IdempotencyMiddleware)  # added first, so it runs inside the limits
     app.add_middleware(

@@ -23,7 +23,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from maestro.evidence.model import Evidence, VerifiedFlags
+from maestro.evidence.model import ArchiveMember, Evidence, VerifiedFlags
 
 MAX_IDS = 1000
 MAX_JSON_DEPTH = 32
@@ -215,6 +215,12 @@ class ArtifactEvidence(Evidence):
     verified: VerifiedFlags = Field(default_factory=VerifiedFlags)
 
 
+class EvidenceMember(ArchiveMember):
+    """One archive member (``GET /maestro/artifacts/{id}/evidence/members``), its evidence compacted."""
+
+    position: int = Field(description="0-based, in archive order.")
+
+
 class Artifact(BaseModel):
     id: str
     run_id: str
@@ -297,6 +303,15 @@ class RunManifest(BaseModel):
     disclosure_packs: list[DisclosurePack]
     compliance_report: ComplianceReport
     release_gate: ReleaseGateResult
+    artifacts_next: str | None = Field(
+        default=None,
+        description="When the run has more artifacts than this page shows: the URL of the "
+        "manifest's next page (also in the Link header, rel=next).",
+    )
+    disclosure_packs_next: str | None = Field(
+        default=None,
+        description="When the run has more packs than the manifest shows: the URL listing the older ones.",
+    )
 
 
 class ErrorBody(BaseModel):

@@ -60,3 +60,29 @@ class Page:
     limit: int = DEFAULT_LIMIT
     after: Cursor | None = None
     order: Order = Order.DESC
+
+
+@dataclass(frozen=True, slots=True)
+class PositionCursor:
+    """A cursor over a list with a fixed order by position (an archive's members): the
+    position of the last item returned, opaque like ``Cursor``."""
+
+    position: int
+
+    def encode(self) -> str:
+        raw = orjson.dumps(["p", self.position])
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> PositionCursor:
+        try:
+            if len(token) > MAX_CURSOR_LENGTH:
+                raise ValueError
+            tag, position = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            if tag != "p" or type(position) is not int or not 0 <= position < 2**31:
+                raise ValueError
+        except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+            raise ValidationFailed.for_field(
+                "cursor", "is not a cursor this server issued (take it from the Link header)"
+            ) from None
+        return cls(position)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from maestro.api.deps import DatabaseDep, PageDep
-from maestro.api.responses import json_response, page_response
+from maestro.api.responses import JSON, page_response
 from maestro.models import ComponentMatch, ErrorBody, SbomDiff
 from maestro.services import components as component_service
 
@@ -42,7 +43,10 @@ def find_components(
     responses={404: {"model": ErrorBody}},
 )
 def diff_run_sboms(base_run_id: str, head_run_id: str, db: DatabaseDep) -> Response:
-    """Components added, removed and changed in version from one run's SBOMs to another's."""
+    """Components added, removed and changed in version from one run's SBOMs to another's.
+
+    Computed in one pass before the first byte is sent (so a missing run is still a 404),
+    then streamed from temporary files: memory stays flat however large the runs are."""
     with db.read() as session:
-        diff = component_service.sbom_diff(session, base_run_id, head_run_id)
-    return json_response(diff)
+        chunks = component_service.sbom_diff(session, base_run_id, head_run_id)
+    return StreamingResponse(chunks, media_type=JSON)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request, Response
 from pydantic import BaseModel, TypeAdapter
 
-from maestro.pagination import Cursor
+from maestro.pagination import Cursor, PositionCursor
 
 JSON = "application/json"
 _adapters: dict[type[Any], TypeAdapter[Any]] = {}
@@ -21,7 +21,10 @@ def json_response(
 
 
 def page_response(
-    request: Request, items: Sequence[BaseModel], item_type: type[BaseModel], after: Cursor | None
+    request: Request,
+    items: Sequence[BaseModel],
+    item_type: type[BaseModel],
+    after: Cursor | PositionCursor | None,
 ) -> Response:
     """A JSON array; a further page is announced in ``Link: <url>; rel="next"``."""
     adapter = _adapters.get(item_type)

@@ -187,9 +187,37 @@ class ComponentRow(Base):
         Index("ix_components_purl_created_at_id", "purl", "created_at", "id"),
         Index("ix_components_purl_base_created_at_id", "purl_base", "created_at", "id"),
         Index("ix_components_name_version_created_at_id", "name", "version", "created_at", "id"),
-        Index("ix_components_artifact_id", "artifact_id"),
+        # Pages one artifact's components (GET /maestro/artifacts/{id}/components).
+        Index("ix_components_artifact_id_created_at_id", "artifact_id", "created_at", "id"),
         Index("ix_components_run_id", "run_id"),
     )
+
+
+class ArtifactEvidenceRow(Base):
+    """An artifact's full evidence, apart from archive members. The ``evidence`` column of
+    ``artifacts`` holds only the bounded view that every list and manifest carries."""
+
+    __tablename__ = "artifact_evidence"
+
+    artifact_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    evidence: Mapped[dict[str, Any]] = mapped_column(json_type())
+
+
+class ArtifactMemberRow(Base):
+    """One member of an archive artifact, in archive order (``/evidence/members``)."""
+
+    __tablename__ = "artifact_members"
+
+    artifact_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    path: Mapped[str] = mapped_column(Text())
+    size: Mapped[int] = mapped_column(BigInteger())
+    skipped: Mapped[str | None] = mapped_column(Text())
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(json_type())
 
 
 class TrustedKeyRow(Base):

@@ -1,8 +1,9 @@
 """What parsing a piece of evidence yields. Pure data: no I/O, no database.
 
-``Evidence`` is what the API shows on an artifact (``artifact.evidence``);
-``ParsedEvidence`` adds what only the server keeps (the SBOM's components,
-which go into the component index rather than into every response).
+``Evidence`` is what a parser finds and, once compacted (``maestro.evidence.compact``),
+what the API shows on an artifact (``artifact.evidence``); ``ParsedEvidence`` adds
+what only the server keeps (the SBOM's components, which go into the component
+index rather than into every response).
 """
 
 from __future__ import annotations
@@ -75,7 +76,20 @@ class Evidence(BaseModel):
     warnings: list[Finding] = Field(default_factory=list)
     summary: dict[str, Any] = Field(default_factory=dict)
     signature: Signature | None = None
-    members: list[ArchiveMember] = Field(default_factory=list)
+    members: list[ArchiveMember] = Field(
+        default_factory=list,
+        description="Parser output only: empty in every response; page them at /evidence/members.",
+    )
+    # Filled in by ``maestro.evidence.compact``: what a response shows is bounded, and
+    # these say how much there is in all and what was shortened.
+    error_count: int = Field(default=0, description="How many errors the content has in all.")
+    warning_count: int = Field(default=0, description="How many warnings the content has in all.")
+    member_count: int = Field(default=0, description="How many archive members; see /evidence/members.")
+    truncated: list[str] = Field(
+        default_factory=list,
+        description="JSON pointers of lists and strings shortened in this view (the full view is "
+        "GET /maestro/artifacts/{id}/evidence; members are at /evidence/members).",
+    )
 
 
 @dataclass(frozen=True, slots=True)

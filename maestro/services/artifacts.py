@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -9,11 +10,21 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from maestro import storage
-from maestro.errors import ArtifactNotFound, RunNotFound
+from maestro.errors import ArtifactNotFound, ContentNotFound, RunNotFound
+from maestro.evidence.compact import compact, detail, member_rows
+from maestro.evidence.model import Evidence
 from maestro.ids import uuid7
-from maestro.models import Artifact, ArtifactCreate, ArtifactKind
-from maestro.pagination import Cursor, Page
+from maestro.models import (
+    Artifact,
+    ArtifactCreate,
+    ArtifactEvidence,
+    ArtifactKind,
+    ComponentMatch,
+    EvidenceMember,
+)
+from maestro.pagination import Cursor, Page, PositionCursor
 from maestro.services.rows import artifact_from_row
+from maestro.storage import evidence_views as views_store
 
 
 def new_artifact_values(data: ArtifactCreate, now: datetime) -> dict[str, Any]:
@@ -55,3 +66,73 @@ def list_artifacts(
     items = [artifact_from_row(r) for r in rows[: page.limit]]
     after = Cursor(items[-1].created_at, items[-1].id) if len(rows) > page.limit else None
     return items, after
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceViews:
+    """Parsed evidence as it is stored: the bounded view on the artifact row, the full
+    detail and the members beside it (see ``maestro.evidence.compact``)."""
+
+    view: ArtifactEvidence
+    full: dict[str, Any]
+    members: list[dict[str, Any]]
+
+
+def split_evidence(evidence: ArtifactEvidence) -> EvidenceViews:
+    return EvidenceViews(
+        view=compact(evidence),
+        full=detail(evidence).model_dump(mode="json"),
+        members=member_rows(evidence),
+    )
+
+
+def store_evidence_views(session: Session, artifact_id: str, views: EvidenceViews) -> None:
+    """Write the detail and members of an artifact whose row already holds the view."""
+    views_store.insert_evidence_views(session, artifact_id, views.full, views.members)
+
+
+def _artifact_with_content(session: Session, artifact_id: str) -> None:
+    row = storage.get_artifact(session, artifact_id)
+    if row is None:
+        raise ArtifactNotFound()
+    if row.content_digest is None:
+        raise ContentNotFound("Artifact has no content yet, so no evidence")
+
+
+def get_evidence(session: Session, artifact_id: str) -> ArtifactEvidence:
+    """The full evidence (every error and warning, the whole summary), members apart."""
+    _artifact_with_content(session, artifact_id)
+    stored = views_store.evidence_detail(session, artifact_id)
+    if stored is None:  # pragma: no cover - every content upload writes one
+        raise ContentNotFound("Artifact has no stored evidence")
+    return ArtifactEvidence.model_validate(stored)
+
+
+def list_members(
+    session: Session, artifact_id: str, limit: int, after: PositionCursor | None
+) -> tuple[list[EvidenceMember], PositionCursor | None]:
+    """One page of an archive's members in archive order; empty for other content."""
+    _artifact_with_content(session, artifact_id)
+    rows = views_store.members_page(session, artifact_id, after.position if after else None, limit)
+    items = [
+        EvidenceMember.model_construct(
+            position=r.position,
+            path=r.path,
+            size=r.size,
+            skipped=r.skipped,
+            evidence=Evidence.model_validate(r.evidence) if r.evidence is not None else None,
+        )
+        for r in rows[:limit]
+    ]
+    return items, PositionCursor(items[-1].position) if len(rows) > limit else None
+
+
+def list_components(
+    session: Session, artifact_id: str, page: Page
+) -> tuple[list[ComponentMatch], Cursor | None]:
+    """One page of the components this artifact added to the index."""
+    if storage.get_artifact(session, artifact_id) is None:
+        raise ArtifactNotFound()
+    rows = views_store.components_page(session, artifact_id, page)
+    items = [ComponentMatch.model_validate(r, from_attributes=True) for r in rows[: page.limit]]
+    return items, Cursor(items[-1].created_at, items[-1].id) if len(rows) > page.limit else None

@@ -27,6 +27,7 @@ from maestro.evidence.purl import indexable, split_purl
 from maestro.evidence.registry import parse_evidence, verified_flags
 from maestro.ids import uuid7
 from maestro.models import Artifact, ArtifactCreate, ArtifactEvidence, ArtifactKind
+from maestro.services import artifacts as artifact_service
 from maestro.services import keys as key_service
 from maestro.services.artifacts import new_artifact_values
 from maestro.services.rows import artifact_from_row
@@ -183,7 +184,8 @@ def _component_rows(
 def _content_values(
     spool: Spool, media_type: str | None, evidence: ArtifactEvidence, now: datetime, declared: str | None
 ) -> dict[str, Any]:
-    """Columns that attach content; the computed digest stands in for an undeclared content_hash."""
+    """Columns that attach content; the computed digest stands in for an undeclared content_hash.
+    ``evidence`` is the bounded view (``artifact_service.split_evidence``)."""
     return {
         "content_hash": declared or spool.digest,
         "content_digest": spool.digest,
@@ -227,6 +229,7 @@ def attach_content(
     artifact = artifact_from_row(row)
     parsed = _parse(spool, artifact.kind, ParseOptions(strict=strict, trusted_keys=trusted), limits)
     evidence = _evidence_for(artifact.kind, artifact.metadata_json, parsed, strict)
+    views = artifact_service.split_evidence(evidence)
     _store_blob(db, blobs, spool)
     now = datetime.now(UTC)
     with db.write() as session:
@@ -238,8 +241,9 @@ def attach_content(
         evidence_store.set_artifact_content(
             session,
             artifact_id,
-            _content_values(spool, media_type, evidence, now, current.content_hash),
+            _content_values(spool, media_type, views.view, now, current.content_hash),
         )
+        artifact_service.store_evidence_views(session, artifact_id, views)
         evidence_store.insert_components(session, _component_rows(parsed, artifact_id, row.run_id, now))
         fresh = storage.get_artifact(session, artifact_id)
     assert fresh is not None
@@ -274,15 +278,17 @@ def create_with_content(
     _check_declared_hash(data.content_hash, spool)
     parsed = _parse(spool, data.kind, ParseOptions(strict=strict, trusted_keys=trusted), limits)
     evidence = _evidence_for(data.kind, data.metadata_json, parsed, strict)
+    views = artifact_service.split_evidence(evidence)
     _store_blob(db, blobs, spool)
     now = datetime.now(UTC)
     with db.write() as session:
         if not storage.run_exists(session, data.run_id):
             raise RunNotFound()
         values = new_artifact_values(data, now) | _content_values(
-            spool, media_type, evidence, now, data.content_hash
+            spool, media_type, views.view, now, data.content_hash
         )
         storage.insert_artifact(session, values)
+        artifact_service.store_evidence_views(session, values["id"], views)
         evidence_store.insert_components(session, _component_rows(parsed, values["id"], data.run_id, now))
         row = storage.get_artifact(session, values["id"])
     assert row is not None
