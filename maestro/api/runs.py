@@ -11,6 +11,7 @@ from maestro.api.deps import DatabaseDep, IntelGraphDep, PageDep
 from maestro.api.responses import json_response, page_response
 from maestro.errors import PreconditionFailed
 from maestro.models import ErrorBody, ReleaseGateResult, Run, RunCreate, RunManifest, RunStatus, RunUpdate
+from maestro.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Cursor
 from maestro.services import gate as gate_service
 from maestro.services import runs as run_service
 from maestro.storage import RunFilter
@@ -103,11 +104,47 @@ def update_run(
     return json_response(run, headers={"ETag": run_service.etag(version)})
 
 
-@router.get("/{run_id}/manifest", response_model=RunManifest, responses=_ERRORS)
-def get_run_manifest(run_id: str, db: DatabaseDep) -> Response:
+@router.get(
+    "/{run_id}/manifest",
+    response_model=RunManifest,
+    responses={
+        200: {
+            "description": "The run, one page of its artifacts, its newest packs, the compliance report "
+            "and the gate.",
+            "headers": {
+                "Link": {
+                    "description": '`<url>; rel="next"`: the manifest\'s next page of artifacts.',
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        **_ERRORS,
+    },
+)
+def get_run_manifest(
+    request: Request,
+    run_id: str,
+    db: DatabaseDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Artifacts per page.")] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=MAX_CURSOR_LENGTH, description="Opaque; take it from artifacts_next or Link."),
+    ] = None,
+) -> Response:
+    after = Cursor.decode(cursor) if cursor else None
     with db.read() as session:
-        manifest = gate_service.manifest(session, run_id)
-    return json_response(manifest)
+        page = gate_service.manifest(session, run_id, limit, after)
+    update: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    if page.artifacts_after is not None:
+        update["artifacts_next"] = str(request.url.include_query_params(cursor=page.artifacts_after.encode()))
+        headers["Link"] = f'<{update["artifacts_next"]}>; rel="next"'
+    if page.packs_after is not None:
+        query = {"run_id": run_id, "cursor": page.packs_after.encode()}
+        update["disclosure_packs_next"] = str(
+            request.url.replace(path="/maestro/disclosure-packs", query="").include_query_params(**query)
+        )
+    return json_response(page.manifest.model_copy(update=update), headers=headers)
 
 
 @router.get("/{run_id}/release-gate", response_model=ReleaseGateResult, responses=_ERRORS)
