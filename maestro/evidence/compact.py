@@ -16,6 +16,7 @@ and ``truncated`` lists the JSON pointers of what a view shortened.
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 import orjson
@@ -82,12 +83,19 @@ def _bound(value: Any, level: tuple[int, int, int], pointer: str, cuts: _Cuts, d
     return value
 
 
+def _json_size(value: Any) -> int:
+    try:
+        return len(orjson.dumps(value, default=str))
+    except TypeError:  # an integer beyond 64 bits, which orjson refuses and JSON allows
+        return len(json.dumps(value, default=str, separators=(",", ":")))
+
+
 def bound_summary(summary: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The summary cut to SUMMARY_BUDGET bytes of JSON, and the pointers it cut."""
     for level in _LEVELS:
         cuts = _Cuts()
         bounded = _bound(summary, level, "/summary", cuts)
-        if len(orjson.dumps(bounded, default=str)) <= SUMMARY_BUDGET:
+        if _json_size(bounded) <= SUMMARY_BUDGET:
             return bounded, cuts.pointers
     return {}, ["/summary"]
 
