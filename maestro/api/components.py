@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from maestro.api.deps import DatabaseDep, PageDep
 from maestro.api.responses import JSON, page_response
@@ -48,5 +49,5 @@ def diff_run_sboms(base_run_id: str, head_run_id: str, db: DatabaseDep) -> Respo
     Computed in one pass before the first byte is sent (so a missing run is still a 404),
     then streamed from temporary files: memory stays flat however large the runs are."""
     with db.read() as session:
-        chunks = component_service.sbom_diff(session, base_run_id, head_run_id)
-    return StreamingResponse(chunks, media_type=JSON)
+        diff = component_service.sbom_diff(session, base_run_id, head_run_id)
+    return StreamingResponse(diff.chunks(), media_type=JSON, background=BackgroundTask(diff.close))

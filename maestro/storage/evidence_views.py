@@ -22,6 +22,7 @@ members_t = cast(Table, ArtifactMemberRow.__table__)
 components_t = cast(Table, ComponentRow.__table__)
 
 _INSERT_BATCH = 1000
+_DIFF_BATCH = 5000
 
 
 def insert_evidence_views(
@@ -58,18 +59,21 @@ def _side(run_id: str, side: int, dialect: str) -> Any:
     PostgreSQL in the "C" collation so both databases sort by code point, as Python does."""
     c = components_t.c
     ident: Any = func.coalesce(c.purl_base, literal("name:") + c.name)
+    version: Any = c.version
     if dialect == "postgresql":
-        ident = ident.collate("C")
-    return select(literal(side).label("side"), ident.label("key"), c.name, c.purl, c.version).where(
-        c.run_id == run_id
-    )
+        ident, version = ident.collate("C"), version.collate("C")
+    return select(
+        literal(side).label("side"), ident.label("key"), c.name, c.purl, version.label("version")
+    ).where(c.run_id == run_id)
 
 
-def diff_rows(session: Session, base_run_id: str, head_run_id: str) -> Iterator[Row[Any]]:
+def diff_rows(session: Session, base_run_id: str, head_run_id: str) -> Iterator[tuple[Any, ...]]:
     """Both runs' components as one stream ordered by (key, side, version), key in code
-    point order on both databases, fetched in batches (a server-side cursor on PostgreSQL)."""
+    point order on both databases (versions too), fetched in batches (a server-side cursor
+    on PostgreSQL) as plain (side, key, name, purl, version) tuples."""
     dialect = session.get_bind().dialect.name
     both = union_all(_side(base_run_id, 0, dialect), _side(head_run_id, 1, dialect)).subquery()
     stmt = select(both).order_by(both.c.key, both.c.side, both.c.version)
-    result = session.execute(stmt, execution_options={"yield_per": 5000})
-    yield from result
+    result = session.connection().execute(stmt, execution_options={"yield_per": _DIFF_BATCH})
+    for partition in result.partitions():
+        yield from partition
