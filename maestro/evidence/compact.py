@@ -21,12 +21,13 @@ from typing import Any, TypeVar
 
 import orjson
 
-from maestro.evidence.model import ArchiveMember, Evidence, Finding
+from maestro.evidence.model import Evidence, Finding
 
 MAX_FINDINGS = 5
 MAX_LOCATION = 160
 MAX_MESSAGE = 240
 MAX_TEXT = 256  # format, spec_version, signature detail
+MAX_PATH = 4096  # an archive member's path
 SUMMARY_BUDGET = 4096
 MAX_TRUNCATED = 20
 # (items kept per list, keys kept per object, characters kept per string), tried in
@@ -91,7 +92,10 @@ def _json_size(value: Any) -> int:
 
 
 def bound_summary(summary: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The summary cut to SUMMARY_BUDGET bytes of JSON, and the pointers it cut."""
+    """The summary cut to SUMMARY_BUDGET bytes of JSON, and the pointers it cut. One
+    that fits is kept whole: the budget is the rule, the levels only a way to meet it."""
+    if _json_size(summary) <= SUMMARY_BUDGET:
+        return summary, []
     for level in _LEVELS:
         cuts = _Cuts()
         bounded = _bound(summary, level, "/summary", cuts)
@@ -160,11 +164,28 @@ def compact(evidence: E) -> E:
     return evidence.model_copy(update=update)
 
 
-def compact_member(member: ArchiveMember) -> ArchiveMember:
-    """One entry of ``/evidence/members``: the member's own evidence, compacted."""
-    path = member.path if len(member.path) <= 4096 else member.path[:4093] + "..."
-    evidence = compact(member.evidence) if member.evidence is not None else None
-    return member.model_copy(update={"path": path, "evidence": evidence})
+def _fits(evidence: Evidence) -> bool:
+    """Whether ``compact`` would cut nothing (most archive members: a copy per member
+    was most of the cost of storing a 10,000-member archive)."""
+    findings = evidence.errors + evidence.warnings
+    return (
+        not evidence.members
+        and not evidence.truncated
+        and len(evidence.errors) <= MAX_FINDINGS
+        and len(evidence.warnings) <= MAX_FINDINGS
+        and all(len(f.location) <= MAX_LOCATION and len(f.message) <= MAX_MESSAGE for f in findings)
+        and len(evidence.format) <= MAX_TEXT
+        and len(evidence.spec_version or "") <= MAX_TEXT
+        and len(evidence.signature.detail or "" if evidence.signature else "") <= MAX_TEXT
+        and _json_size(evidence.summary) <= SUMMARY_BUDGET
+    )
+
+
+def compact_json(evidence: Evidence) -> dict[str, Any]:
+    """``compact(evidence)`` as JSON-ready data."""
+    if not _fits(evidence):
+        return compact(evidence).model_dump(mode="json")
+    return {**evidence.model_dump(mode="json"), **_counts(evidence)}
 
 
 def member_rows(evidence: Evidence) -> list[dict[str, Any]]:
@@ -172,10 +193,10 @@ def member_rows(evidence: Evidence) -> list[dict[str, Any]]:
     return [
         {
             "position": i,
-            "path": m.path,
+            "path": m.path if len(m.path) <= MAX_PATH else m.path[: MAX_PATH - 3] + "...",
             "size": m.size,
             "skipped": m.skipped,
-            "evidence": compact(m.evidence).model_dump(mode="json") if m.evidence is not None else None,
+            "evidence": compact_json(m.evidence) if m.evidence is not None else None,
         }
         for i, m in enumerate(evidence.members)
     ]

@@ -15,6 +15,7 @@ from maestro.evidence.compact import (
     SUMMARY_BUDGET,
     bound_summary,
     compact,
+    compact_json,
     detail,
     member_rows,
 )
@@ -64,6 +65,9 @@ def test_view_fits_its_budget_whatever_the_parser_found(
     assert ("/errors" in view.truncated) == (len(errors) > MAX_FINDINGS)
     assert "/members" in view.truncated
     assert compact(view) == view  # compacting twice changes nothing
+    assert compact_json(evidence) == view.model_dump(mode="json")
+    plain = evidence.model_copy(update={"members": [], "signature": None})
+    assert compact_json(plain) == compact(plain).model_dump(mode="json")
 
 
 @given(summary=st.dictionaries(st.text(max_size=10), st.integers() | st.text(max_size=20), max_size=10))
@@ -76,6 +80,7 @@ def test_small_evidence_is_shown_whole(summary: dict[str, Any]) -> None:
     assert view.truncated == []
     assert view.model_dump(exclude={"error_count"}) == evidence.model_dump(exclude={"error_count"})
     assert view.error_count == 1
+    assert compact_json(evidence) == view.model_dump(mode="json")
 
 
 def test_summary_lists_are_cut_and_named_by_pointer() -> None:
@@ -105,6 +110,8 @@ def test_detail_keeps_everything_but_members() -> None:
     assert full.members == []
     assert full.member_count == 3
     assert full.truncated == ["/members"]
-    rows = member_rows(evidence)
-    assert [r["position"] for r in rows] == [0, 1, 2]
+    long_path = ArchiveMember(path="p" * 5000, size=1, skipped="link")
+    rows = member_rows(evidence.model_copy(update={"members": [*evidence.members, long_path]}))
+    assert [r["position"] for r in rows] == [0, 1, 2, 3]
+    assert len(rows[3]["path"]) == 4096
     assert rows[0]["evidence"]["format"] == "f"
