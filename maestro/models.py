@@ -231,7 +231,7 @@ def _check_unique(values: list[str]) -> list[str]:
 
 IdList = Annotated[
     list[LinkId],  # type: ignore[valid-type]
-    Field(max_length=MAX_IDS),
+    Field(max_length=MAX_IDS, json_schema_extra={"uniqueItems": True}),
     AfterValidator(_check_unique),
 ]
 StrictBool = Annotated[bool, Strict()]
@@ -489,9 +489,20 @@ class SbomDiff(BaseModel):
     unchanged: int
 
 
+PEM_PATTERN = "^[^\\u0000]*-----BEGIN PUBLIC KEY-----[^\\u0000]+-----END PUBLIC KEY-----[^\\u0000]*$"
+_EXAMPLE_PEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEApa4I2VSUiIrOpxITNkUq8JQXRHeRXb9GMbScKsuRw24=\n-----END PUBLIC KEY-----\n"  # an Ed25519 public key whose private half was never kept
+
+
 class TrustedKeyCreate(_Input):
+    """The pattern states the PEM framing; whether the block holds an accepted key
+    (Ed25519, ECDSA P-256, RSA >= 2048 bits) is checked by the server (422)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "ci-signer", "pem": _EXAMPLE_PEM}]}
+    )
+
     name: _text(256)  # type: ignore[valid-type]
-    pem: _text(16_384)  # type: ignore[valid-type]
+    pem: _text(16_384, pattern=PEM_PATTERN)  # type: ignore[valid-type]
 
 
 class TrustedKeyInfo(BaseModel):
