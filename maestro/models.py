@@ -490,7 +490,12 @@ class SbomDiff(BaseModel):
 
 
 PEM_PATTERN = "^[^\\u0000]*-----BEGIN PUBLIC KEY-----[^\\u0000]+-----END PUBLIC KEY-----[^\\u0000]*$"
-_EXAMPLE_PEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEApa4I2VSUiIrOpxITNkUq8JQXRHeRXb9GMbScKsuRw24=\n-----END PUBLIC KEY-----\n"  # an Ed25519 public key whose private half was never kept
+# An Ed25519 public key whose private half was never kept.
+_EXAMPLE_PEM = (
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MCowBQYDK2VwAyEApa4I2VSUiIrOpxITNkUq8JQXRHeRXb9GMbScKsuRw24=\n"
+    "-----END PUBLIC KEY-----\n"
+)
 
 
 class TrustedKeyCreate(_Input):
