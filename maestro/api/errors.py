@@ -81,14 +81,19 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, {"detail": detail, "error": "validation_failed", "errors": errors})
 
 
+_CANDIDATES = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def allowed_methods(request: Request) -> list[str]:
-    """Every method any route of this path answers (Starlette's own ``Allow`` names only
-    the first route that matched the path, and FastAPI makes one route per method)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
+    """Every method some route of this path answers. Starlette's own ``Allow`` names only
+    the first route that matched the path, and FastAPI makes one route per method; so
+    each method is tried against the routes (their public ``matches``)."""
+    routes = request.app.router.routes
+    methods = {
+        method
+        for method in _CANDIDATES
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    }
     if "GET" in methods:
         methods.add("HEAD")
     return sorted(methods)
