@@ -34,7 +34,8 @@ cleanup() {
 trap cleanup EXIT
 
 for _ in $(seq 1 60); do
-  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  .venv/bin/python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/readyz', timeout=2)" \
+    2>/dev/null && break
   kill -0 "$server" 2>/dev/null || { cat "$work/server.log"; exit 1; }
   sleep 0.5
 done
