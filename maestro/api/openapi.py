@@ -28,8 +28,10 @@ _WHY = {
     404: "Nothing has the id in the path.",
     413: "The body is larger than the limit (MAESTRO_MAX_REQUEST_BYTES, or "
     "MAESTRO_MAX_UPLOAD_BYTES for content).",
+    414: "The request target is longer than MAESTRO_MAX_URL_BYTES.",
     415: "The body is not JSON (application/json, */*+json).",
     422: "A parameter or the body is invalid; `errors` names each field.",
+    431: "The request head is over MAESTRO_MAX_HEADER_BYTES or MAESTRO_MAX_HEADERS.",
     503: "The database (or another dependency) does not answer, or its schema is not current; retry later.",
 }
 
@@ -45,7 +47,7 @@ def _statuses(path: str, operation: dict[str, Any]) -> list[int]:
     """The statuses every operation of this shape can answer, besides its own."""
     parameters = operation.get("parameters", [])
     body = operation.get("requestBody", {}).get("content", {})
-    statuses = []
+    statuses = [414, 431]  # the head limits (maestro.limits) hold for every request
     if body:
         statuses += [400, 413]
     if "application/json" in body:
