@@ -92,8 +92,6 @@ def _check_json(value: dict[str, Any]) -> dict[str, Any]:
             _check_text(node)
         elif isinstance(node, float) and not math.isfinite(node):
             raise ValueError("numbers must be finite (no NaN or Infinity)")
-        elif isinstance(node, float) and node.is_integer() and abs(node) > MAX_JSON_INT:
-            raise ValueError("integers must fit in 64 bits")  # 1e20 is an integer to JSON
         elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > MAX_JSON_INT:
             raise ValueError("integers must fit in 64 bits")
     return value

@@ -254,3 +254,15 @@ def test_json_bodies_are_found_for_every_write() -> None:
     writes = [(m, p) for m, p, op in _operations() if m in ("post", "patch") and _json_body(op) is not None]
     assert ("patch", "/maestro/runs/{run_id}") in writes
     assert _resolve({"$ref": "#/components/schemas/RunCreate"})["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("number", ["9223372036854775808", "-9223372036854775808", "1" + "0" * 40])
+def test_integers_beyond_64_bits_are_refused_in_metadata(client: TestClient, number: str) -> None:
+    body = '{"name": "n", "owner": "o", "metadata": {"big": ' + number + "}}"
+    response = client.post("/maestro/runs", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "metadata"
+    ok = client.post(
+        "/maestro/runs", json={"name": "n", "owner": "o", "metadata": {"x": 1.5e300, "y": 2**63 - 1}}
+    )
+    assert ok.status_code == 201
