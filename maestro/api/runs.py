@@ -81,7 +81,11 @@ def list_runs(
     return page_response(request, runs, Run, after)
 
 
-@router.get("/{run_id}", response_model=Run, responses=_ERRORS)
+@router.get(
+    "/{run_id}",
+    response_model=Run,
+    responses={**_ERRORS, 304: {"description": "If-None-Match names the run's current ETag."}},
+)
 def get_run(run_id: str, db: DatabaseDep, if_none_match: Annotated[str | None, Header()] = None) -> Response:
     with db.read() as session:
         run, version = run_service.get_run(session, run_id)

@@ -266,3 +266,10 @@ def test_integers_beyond_64_bits_are_refused_in_metadata(client: TestClient, num
         "/maestro/runs", json={"name": "n", "owner": "o", "metadata": {"x": 1.5e300, "y": 2**63 - 1}}
     )
     assert ok.status_code == 201
+
+
+def test_conditional_and_partial_answers_are_documented() -> None:
+    assert "304" in SPEC["paths"]["/maestro/runs/{run_id}"]["get"]["responses"]
+    download = SPEC["paths"]["/maestro/artifacts/{artifact_id}/content"]["get"]["responses"]
+    assert {"200", "206", "304", "404", "416"} <= download.keys()
+    assert "content" not in download["304"]
