@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install maestro-api maestro-test lint docs bench clean
+.PHONY: install maestro-api maestro-test lint schemathesis docs bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,8 +33,12 @@ lint: install
 	$(BIN)/mypy maestro
 	$(BIN)/lint-imports
 
+# The server held to its OpenAPI document (a real server on a free port; see schemathesis.toml).
+schemathesis: install
+	bash .ci/schemathesis.sh
+
 bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-schemathesis .schemathesis .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -15,10 +15,12 @@ from typing import Any
 from fastapi import FastAPI
 
 from maestro import __version__
-from maestro.api import artifacts, components, content, evidence, health, keys, packs, runs
+from maestro.api import artifacts, components, content, evidence, health, keys, packs, root, runs
+from maestro.api.deps import GLOBAL_DEPENDENCIES
 from maestro.api.errors import install_error_handlers
 from maestro.api.idempotency import IdempotencyMiddleware
 from maestro.api.middleware import RequestContextMiddleware
+from maestro.api.openapi import openapi_builder
 from maestro.blobs import open_blob_store
 from maestro.config import Settings, get_settings
 from maestro.db import migrate
@@ -71,7 +73,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version=__version__,
         summary="Runs, their evidence, disclosure packs and release gates.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by maestro.api.root
+        redoc_url=None,
+        dependencies=GLOBAL_DEPENDENCIES,
+        redirect_slashes=False,  # a trailing slash gets a 308 with a body (maestro.api.errors)
     )
+    app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     app.state.db = db
     app.state.settings = settings
     app.state.intelgraph = intelgraph
@@ -79,6 +86,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     install_error_handlers(app)
     for module in (runs, artifacts, evidence, content, packs, components, keys, health):
         app.include_router(module.router)
+    root.install_docs(app)
     app.add_middleware(IdempotencyMiddleware)  # added first, so it runs inside the limits
     app.add_middleware(
         RequestContextMiddleware,

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     backlog: int = Field(
         default=2048, ge=16, description="Listen backlog (capped at a quarter of the file-descriptor limit)."
     )
+    public_url: HttpUrl | None = Field(
+        default=None,
+        description="The URL clients reach this server at (https://maestro.example.com), "
+        "used for absolute Link and Location URLs; unset, they are relative paths, never "
+        "built from the client's Host header.",
+    )
     log_level: str = Field(default="INFO")
     access_log: bool = Field(default=True, description="One JSON line per request.")
 

@@ -9,25 +9,35 @@ The SDK (``maestro.client``) imports these same classes.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     Strict,
     StringConstraints,
+    TypeAdapter,
+    WithJsonSchema,
+    field_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError
+from typing_extensions import TypeAliasType
 
 from maestro.evidence.model import ArchiveMember, Evidence, VerifiedFlags
 
 MAX_IDS = 1000
 MAX_JSON_DEPTH = 32
 MAX_JSON_INT = 2**63 - 1
+NO_NUL = "^[^\\u0000]*$"  # JSON Schema (ECMA-262) for "no NUL character"
 
 
 class RunStatus(StrEnum):
@@ -87,22 +97,126 @@ def _check_json(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def _text(max_length: int, min_length: int = 1) -> Any:
+def _text(
+    max_length: int,
+    min_length: int = 1,
+    pattern: str = NO_NUL,
+    check: Callable[[str], str] | None = None,
+) -> Any:
+    """A storable string; ``pattern`` tells OpenAPI clients what the validators enforce."""
+    checks = [AfterValidator(_check_text)] + ([AfterValidator(check)] if check else [])
     return Annotated[
-        str,
-        Strict(),
-        StringConstraints(min_length=min_length, max_length=max_length),
-        AfterValidator(_check_text),
+        (
+            str,
+            Strict(),
+            StringConstraints(min_length=min_length, max_length=max_length),
+            *checks,
+            Field(json_schema_extra={"pattern": pattern}),
+        )
     ]
+
+
+# ------------------------------------------------------------ timestamps
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$")
+TIMESTAMP_SCHEMA = {
+    "type": "string",
+    "format": "date-time",
+    "description": "RFC 3339 with a time zone (Z or an offset), e.g. 2026-11-26T14:11:15Z.",
+}
+
+
+def _timestamp_error(message: str) -> PydanticCustomError:
+    return PydanticCustomError("timestamp", message)
+
+
+def parse_timestamp(value: object) -> datetime:
+    """An RFC 3339 string with a zone (or an aware datetime, from Python callers), in UTC.
+
+    Numbers are refused rather than read as Unix time, and a value that leaves the
+    representable range once moved to UTC (``9999-12-31T23:59:59-14:00``) is a
+    validation error, not an overflow deep in a database driver."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise _timestamp_error("must carry a time zone (Z or an offset such as +02:00)")
+        moment = value
+    elif isinstance(value, str):
+        if not _RFC3339.fullmatch(value):
+            raise _timestamp_error(
+                "must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-26T14:11:15Z"
+            )
+        try:
+            moment = datetime.fromisoformat(value.upper())
+        except ValueError as exc:
+            raise _timestamp_error(f"is not a valid timestamp ({exc})") from None
+    else:
+        raise _timestamp_error("must be an RFC 3339 timestamp string, not a number")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise _timestamp_error("is out of range once converted to UTC (years 1 to 9999)") from None
+
+
+Timestamp = Annotated[datetime, BeforeValidator(parse_timestamp), WithJsonSchema(TIMESTAMP_SCHEMA)]
+
+
+# ------------------------------------------------------- content hashes
+
+HASH_FORMS = ("sha256:<hex>", "sha384:<hex>", "sha512:<hex>", "sha1:<hex>", "<hex> (SHA-256)")
+_HASH_ALGORITHMS = "sha256|sha384|sha512|sha1"
+_HEX_DIGITS = {"sha256": 64, "sha384": 96, "sha512": 128, "sha1": 40}
+CONTENT_HASH_PATTERN = (
+    f"^(?:(?:{_HASH_ALGORITHMS}):[^\\s\\u0000]+"
+    + "".join(f"|{name}-[0-9A-Fa-f]{{{digits}}}" for name, digits in _HEX_DIGITS.items())
+    + "|[0-9A-Fa-f]+)$"
+)
+_CONTENT_HASH = re.compile(CONTENT_HASH_PATTERN)
+
+
+def _check_content_hash(value: str) -> str:
+    """Only forms an upload can be checked against: ``md5:``, ``sha3-256:`` or Subresource
+    Integrity's base64 (``sha384-oqVu...``) could never match, so they are refused here
+    rather than at upload time. ``sha256:`` followed by anything is kept, as the
+    specification's examples (``sha256:abc...``) use it for placeholders."""
+    if not _CONTENT_HASH.fullmatch(value):
+        raise ValueError(f"is not a hash Maestro can verify; supported forms: {', '.join(HASH_FORMS)}")
+    return value
 
 
 Name = _text(512)
 Owner = _text(320)
 LinkId = _text(256)
 Uri = _text(4096)
-ContentHash = _text(256)
+ContentHash = _text(256, pattern=CONTENT_HASH_PATTERN, check=_check_content_hash)
 Summary = _text(65_536, min_length=0)
-JsonObject = Annotated[dict[str, Any], AfterValidator(_check_json)]
+_NoNulText = Annotated[str, Field(json_schema_extra={"pattern": NO_NUL})]
+_JsonInt = Annotated[int, Field(ge=-MAX_JSON_INT, le=MAX_JSON_INT)]
+_JsonFraction = Annotated[float, Field(json_schema_extra={"not": {"type": "integer"}})]
+JsonValue = TypeAliasType(
+    "JsonValue",
+    "bool | _JsonInt | _JsonFraction | _NoNulText | list[JsonValue] | _JsonMap | None",
+)
+_JsonMap = Annotated[dict[str, JsonValue], Field(json_schema_extra={"propertyNames": {"pattern": NO_NUL}})]
+
+
+class _SchemaOf:
+    """Describe a field in OpenAPI as another type would be, while it validates as its own
+    (``_check_json`` is one iterative pass; a recursive pydantic union is slower and
+    would coerce an oversized integer into a float instead of refusing it)."""
+
+    def __init__(self, shown_as: Any) -> None:
+        self.shown_as = shown_as
+
+    def __get_pydantic_json_schema__(self, _: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return handler(TypeAdapter(self.shown_as).core_schema)
+
+
+JsonObject = Annotated[
+    dict[str, Any],
+    AfterValidator(_check_json),
+    _SchemaOf(_JsonMap),
+    Field(description=f"A JSON object, nested at most {MAX_JSON_DEPTH} levels deep."),
+]
 Cost = Annotated[float, Strict(), Field(ge=0, le=1e15, allow_inf_nan=False)]
 
 
@@ -117,7 +231,7 @@ def _check_unique(values: list[str]) -> list[str]:
 
 IdList = Annotated[
     list[LinkId],  # type: ignore[valid-type]
-    Field(max_length=MAX_IDS),
+    Field(max_length=MAX_IDS, json_schema_extra={"uniqueItems": True}),
     AfterValidator(_check_unique),
 ]
 StrictBool = Annotated[bool, Strict()]
@@ -127,13 +241,30 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _drop_null(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], None]:
+    """A JSON-schema hook: these optional fields may be omitted but never sent as null."""
+
+    def hook(schema: dict[str, Any]) -> None:
+        for name in fields:
+            prop = schema["properties"][name]
+            options = [option for option in prop.pop("anyOf", []) if option != {"type": "null"}]
+            prop.pop("default", None)
+            if len(options) == 1:
+                prop.update(options[0])
+
+    return hook
+
+
+NOT_NULL_ON_UPDATE = ("name", "status", "related_entity_ids", "related_decision_ids", "metadata")
+
+
 # ---------------------------------------------------------------- runs
 
 
 class RunCreate(_Input):
     name: Name  # type: ignore[valid-type]
     owner: Owner  # type: ignore[valid-type]
-    started_at: AwareDatetime | None = Field(
+    started_at: Timestamp | None = Field(
         default=None,
         description="When the run really started, for runs recorded after the fact; "
         "default: now. May not be in the future.",
@@ -150,14 +281,25 @@ class RunUpdate(_Input):
     """A partial update: only the fields sent change. ``metadata`` is a JSON merge
     patch (RFC 7396): keys merge into the stored object and a ``null`` deletes one."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_drop_null(NOT_NULL_ON_UPDATE))
+
     name: Name | None = None  # type: ignore[valid-type]
     status: RunStatus | None = None
     cost_estimate: Cost | None = None
     cost_actual: Cost | None = None
-    finished_at: AwareDatetime | None = None
+    finished_at: Timestamp | None = None
     related_entity_ids: IdList | None = None
     related_decision_ids: IdList | None = None
     metadata: JsonObject | None = None
+
+    @field_validator(*NOT_NULL_ON_UPDATE, mode="before")
+    @classmethod
+    def _refuse_null(cls, value: object) -> object:
+        """Omitted means "unchanged"; an explicit null would mean "clear", which these
+        fields cannot be."""
+        if value is None:
+            raise PydanticCustomError("null_forbidden", "may not be null")
+        return value
 
 
 class Run(BaseModel):
@@ -362,9 +504,25 @@ class SbomDiff(BaseModel):
     unchanged: int
 
 
+PEM_PATTERN = "^[^\\u0000]*-----BEGIN PUBLIC KEY-----[^\\u0000]+-----END PUBLIC KEY-----[^\\u0000]*$"
+# An Ed25519 public key whose private half was never kept.
+_EXAMPLE_PEM = (
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MCowBQYDK2VwAyEApa4I2VSUiIrOpxITNkUq8JQXRHeRXb9GMbScKsuRw24=\n"
+    "-----END PUBLIC KEY-----\n"
+)
+
+
 class TrustedKeyCreate(_Input):
+    """The pattern states the PEM framing; whether the block holds an accepted key
+    (Ed25519, ECDSA P-256, RSA >= 2048 bits) is checked by the server (422)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "ci-signer", "pem": _EXAMPLE_PEM}]}
+    )
+
     name: _text(256)  # type: ignore[valid-type]
-    pem: _text(16_384)  # type: ignore[valid-type]
+    pem: _text(16_384, pattern=PEM_PATTERN)  # type: ignore[valid-type]
 
 
 class TrustedKeyInfo(BaseModel):
@@ -374,3 +532,23 @@ class TrustedKeyInfo(BaseModel):
     algorithm: str
     pem: str
     created_at: datetime
+
+
+# ------------------------------------------------------------- service
+
+
+class ServiceLinks(BaseModel):
+    docs: str = Field(description="Interactive API documentation (Swagger UI).")
+    redoc: str
+    openapi: str
+    runs: str
+    healthz: str
+    readyz: str
+
+
+class ServiceInfo(BaseModel):
+    """What ``GET /`` says: which service this is and where to start."""
+
+    service: str
+    version: str
+    links: ServiceLinks

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import orjson
@@ -20,6 +21,8 @@ from maestro.errors import ValidationFailed
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 MAX_CURSOR_LENGTH = 512
+CURSOR_PATTERN = "^[A-Za-z0-9_-]*$"  # unpadded base64url
+_ALPHABET = re.compile(CURSOR_PATTERN)
 
 
 class Order(StrEnum):
@@ -38,15 +41,21 @@ class Cursor:
 
     @classmethod
     def decode(cls, token: str) -> Cursor:
+        """The position a token names, in UTC (SQLite compares timestamps as text, so an
+        offset left in would select the wrong page). Anything this server could not have
+        issued - wrong alphabet, a NUL in the id, a time outside UTC's range - is a 422."""
         try:
-            if len(token) > MAX_CURSOR_LENGTH:
+            if len(token) > MAX_CURSOR_LENGTH or not _ALPHABET.fullmatch(token):
                 raise ValueError
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             stamp, ident = orjson.loads(raw)
-            created_at = datetime.fromisoformat(stamp)
-            if created_at.tzinfo is None or not isinstance(ident, str):
+            if not isinstance(stamp, str) or not isinstance(ident, str) or "\x00" in ident:
                 raise ValueError
-        except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+            created_at = datetime.fromisoformat(stamp)
+            if created_at.tzinfo is None:
+                raise ValueError
+            created_at = created_at.astimezone(UTC)
+        except (ValueError, TypeError, OverflowError, binascii.Error, orjson.JSONDecodeError):
             raise ValidationFailed.for_field(
                 "cursor", "is not a cursor this server issued (take it from the Link header)"
             ) from None

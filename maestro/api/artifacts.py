@@ -32,11 +32,16 @@ _MULTIPART_DOC: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["artifact", "file"],
+                    "additionalProperties": False,
                     "properties": {
-                        "artifact": {"type": "string", "description": "The ArtifactCreate JSON document."},
+                        "artifact": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "description": "The ArtifactCreate JSON document.",
+                        },
                         "file": {"type": "string", "format": "binary"},
                     },
-                }
+                },
             }
         }
     }

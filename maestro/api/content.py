@@ -171,6 +171,8 @@ def _stream(path: Path, start: int, length: int, *, remove: bool) -> Iterator[by
     response_class=StreamingResponse,
     responses={
         200: {"content": {"application/octet-stream": {}}},
+        206: {"description": "The part a Range asked for.", "content": {"application/octet-stream": {}}},
+        304: {"description": "If-None-Match names the content's ETag."},
         404: {"model": ErrorBody},
         416: {"model": ErrorBody},
     },

@@ -5,12 +5,39 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 
 from maestro.blobs.base import BlobStore
 from maestro.config import Settings
 from maestro.db.engine import Database
-from maestro.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Cursor, Order, Page
+from maestro.errors import (
+    ArtifactNotFound,
+    DisclosurePackNotFound,
+    NotFound,
+    RunNotFound,
+    TrustedKeyNotFound,
+)
+from maestro.pagination import (
+    CURSOR_PATTERN,
+    DEFAULT_LIMIT,
+    MAX_CURSOR_LENGTH,
+    MAX_LIMIT,
+    Cursor,
+    Order,
+    Page,
+)
 from maestro.services.intelgraph import IntelGraph
+
+UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"  # the flag RequestContextMiddleware sets
+_NOT_FOUND: dict[str, type[NotFound]] = {
+    "run_id": RunNotFound,
+    "base_run_id": RunNotFound,
+    "head_run_id": RunNotFound,
+    "artifact_id": ArtifactNotFound,
+    "pack_id": DisclosurePackNotFound,
+    "key_id": TrustedKeyNotFound,
+}
 
 
 def get_database(request: Request) -> Database:
@@ -37,13 +64,39 @@ def get_page(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,
-        Query(max_length=MAX_CURSOR_LENGTH, description="Opaque; take it from the Link header."),
+        Query(
+            max_length=MAX_CURSOR_LENGTH,
+            pattern=CURSOR_PATTERN,
+            description="Opaque; take it from the Link header.",
+        ),
     ] = None,
     order: Annotated[Order, Query(description="desc: newest first.")] = Order.DESC,
 ) -> Page:
     return Page(limit=limit, after=Cursor.decode(cursor) if cursor else None, order=order)
 
 
+def refuse_unsupported_media_type(request: Request) -> None:
+    """415 for a body that is not JSON, decided here rather than in the middleware so
+    that routing runs first: a method the path does not have is a 405 whatever the body."""
+    if request.scope.get("state", {}).get(UNSUPPORTED_MEDIA_TYPE):
+        raise HTTPException(415, "Content-Type must be application/json (or omitted)")
+
+
+def refuse_unstorable_parameters(request: Request) -> None:
+    """No stored id or value contains NUL (bodies refuse it; PostgreSQL cannot store it),
+    so an id with one names nothing (404) and a filter with one is a 422 - checked before
+    any query, alike on SQLite and PostgreSQL, for every route including future ones."""
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise _NOT_FOUND.get(name, NotFound)()
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise RequestValidationError(
+                [{"loc": ("query", name), "msg": "must not contain NUL characters", "type": "value_error"}]
+            )
+
+
+GLOBAL_DEPENDENCIES = [Depends(refuse_unsupported_media_type), Depends(refuse_unstorable_parameters)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 IntelGraphDep = Annotated[IntelGraph | None, Depends(get_intelgraph)]
 PageDep = Annotated[Page, Depends(get_page)]

@@ -11,7 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
+from maestro.api.responses import public_url
 from maestro.errors import MaestroError
 
 log = logging.getLogger("maestro.errors")
@@ -79,13 +81,57 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, {"detail": detail, "error": "validation_failed", "errors": errors})
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+_CANDIDATES = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path answers. Starlette's own ``Allow`` names only
+    the first route that matched the path, and FastAPI makes one route per method; so
+    each method is tried against the routes (their public ``matches``)."""
+    routes = request.app.router.routes
+    methods = {
+        method
+        for method in _CANDIDATES
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    }
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+def _without_trailing_slash(request: Request) -> str | None:
+    """Where ``/maestro/runs/`` should have gone, when that path exists (Starlette's own
+    307 has an empty body and builds its Location from the client's Host header)."""
+    path = request.url.path
+    if path == "/" or not path.endswith("/"):
+        return None
+    scope = {**request.scope, "path": path.rstrip("/")}
+    if not any(route.matches(scope)[0] is not Match.NONE for route in request.app.router.routes):
+        return None
+    query = f"?{request.url.query}" if request.url.query else ""
+    return public_url(request, path.rstrip("/") + query)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    headers = dict(exc.headers or {})
     if exc.status_code == 404 and detail == "Not Found":
+        canonical = _without_trailing_slash(request)
+        if canonical is not None:
+            return error_response(
+                308,
+                {"detail": f"This endpoint has no trailing slash: use {canonical}", "error": "redirect"},
+                {"Location": canonical},
+            )
         detail = "No such endpoint"
-    return error_response(exc.status_code, {"detail": detail, "error": code}, dict(exc.headers or {}))
+    elif exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+        detail = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
+    elif exc.status_code == 400 and detail == "There was an error parsing the body":
+        detail = "The request body could not be decoded (JSON must be UTF-8)"
+    return error_response(exc.status_code, {"detail": detail, "error": code}, headers)
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:

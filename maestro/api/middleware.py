@@ -90,9 +90,11 @@ class RequestContextMiddleware:
             self._log(scope, refused[0], started, request_id)
             return
         if not _accept_content_type(scope):
-            await _send_json(send, 415, _UNSUPPORTED, request_id)
-            self._log(scope, 415, started, request_id)
-            return
+            # Refused with 415 by a route dependency, after routing: an undeclared
+            # method must still get its 405.
+            scope["state"]["unsupported_media_type"] = True
+        if scope["method"] == "HEAD":  # routed as GET (see _exchange); logged as HEAD
+            send = _without_body(send)
         await self._exchange(scope, receive, send, request_id, started)
 
     async def _exchange(
@@ -103,6 +105,7 @@ class RequestContextMiddleware:
         answered (FastAPI turns a body cut short into a 400 that nobody reads)."""
         status_holder = [0]
         state = {"complete": False, "gone": False}
+        app_scope = {**scope, "method": "GET"} if scope["method"] == "HEAD" else scope
         rid = request_id.encode()
 
         async def watching_receive() -> Message:
@@ -123,7 +126,7 @@ class RequestContextMiddleware:
         try:
             limited = await self._limited_receive(scope, watching_receive, send, request_id, status_holder)
             if limited is not None:
-                await self.app(scope, limited, send_with_id)
+                await self.app(app_scope, limited, send_with_id)
         except ClientDisconnect:
             state["gone"] = True
         except Exception as exc:
@@ -239,10 +242,20 @@ def _counting(receive: Receive, limit: int) -> Receive:
     return counted
 
 
-_UNSUPPORTED = {
-    "detail": "Content-Type must be application/json (or omitted)",
-    "error": "unsupported_media_type",
-}
+def _without_body(send: Send) -> Send:
+    """HEAD is answered wherever GET is (RFC 9110): the GET response's status and
+    headers, Content-Length included, without its body."""
+
+    async def head_send(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b"", "more_body": False}
+        await send(message)
+
+    return head_send
+
+
 _FORM = b"application/x-www-form-urlencoded"
 
 

@@ -32,6 +32,14 @@ def page_response(
         adapter = _adapters[item_type] = TypeAdapter(list[item_type])  # type: ignore[valid-type]
     headers = {}
     if after is not None:
-        next_url = request.url.include_query_params(cursor=after.encode())
-        headers["Link"] = f'<{next_url}>; rel="next"'
+        query = request.url.include_query_params(cursor=after.encode()).query
+        headers["Link"] = f'<{public_url(request, request.url.path)}?{query}>; rel="next"'
     return Response(adapter.dump_json(list(items)), 200, headers, JSON)
+
+
+def public_url(request: Request, path: str) -> str:
+    """``path`` as clients should use it: under ``MAESTRO_PUBLIC_URL`` when the operator
+    set one, else relative. Never built from the request's ``Host`` header, which the
+    client chooses (a poisoned cache or a phishing link would otherwise carry it)."""
+    base = request.app.state.settings.public_url
+    return f"{str(base).rstrip('/')}{path}" if base is not None else path

@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from pydantic import AwareDatetime
 
 from maestro.api.deps import DatabaseDep, IntelGraphDep, PageDep
 from maestro.api.responses import json_response, page_response
 from maestro.errors import PreconditionFailed
-from maestro.models import ErrorBody, ReleaseGateResult, Run, RunCreate, RunManifest, RunStatus, RunUpdate
+from maestro.models import (
+    ErrorBody,
+    ReleaseGateResult,
+    Run,
+    RunCreate,
+    RunManifest,
+    RunStatus,
+    RunUpdate,
+    Timestamp,
+)
 from maestro.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Cursor
 from maestro.services import gate as gate_service
 from maestro.services import runs as run_service
@@ -58,8 +66,8 @@ def list_runs(
     status: RunStatus | None = None,
     entity_id: Annotated[str | None, Query(max_length=256)] = None,
     decision_id: Annotated[str | None, Query(max_length=256)] = None,
-    started_after: Annotated[AwareDatetime | None, Query(description="Inclusive.")] = None,
-    started_before: Annotated[AwareDatetime | None, Query(description="Exclusive.")] = None,
+    started_after: Annotated[Timestamp | None, Query(description="Inclusive.")] = None,
+    started_before: Annotated[Timestamp | None, Query(description="Exclusive.")] = None,
 ) -> Response:
     where = RunFilter(
         owner=owner,
@@ -74,7 +82,11 @@ def list_runs(
     return page_response(request, runs, Run, after)
 
 
-@router.get("/{run_id}", response_model=Run, responses=_ERRORS)
+@router.get(
+    "/{run_id}",
+    response_model=Run,
+    responses={**_ERRORS, 304: {"description": "If-None-Match names the run's current ETag."}},
+)
 def get_run(run_id: str, db: DatabaseDep, if_none_match: Annotated[str | None, Header()] = None) -> Response:
     with db.read() as session:
         run, version = run_service.get_run(session, run_id)

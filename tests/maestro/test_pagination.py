@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 MakeRun = Callable[..., dict[str, Any]]
 MakeArtifact = Callable[..., dict[str, Any]]
@@ -121,3 +126,46 @@ def test_tampered_cursors_are_422(client: TestClient, cursor: str) -> None:
     response = client.get("/maestro/runs", params={"cursor": cursor or "%%%"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "cursor"
+
+
+def _cursor(stamp: str, ident: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([stamp, ident])).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        _cursor("2026-01-01T00:00:00+00:00", "a\x00b"),  # NUL in the id: PostgreSQL cannot compare it
+        _cursor("9999-12-31T23:59:59-14:00", "x"),  # past year 9999 in UTC
+        _cursor("0001-01-01T00:00:00+14:00", "x"),  # before year 1 in UTC
+        _cursor("2026-01-01T00:00:00", "x"),  # no zone
+        _cursor("2026-01-01T00:00:00+00:00", "x") + "!!",  # outside base64url, once ignored
+    ],
+)
+def test_cursors_the_server_could_not_have_issued_are_422(client: TestClient, cursor: str) -> None:
+    response = client.get("/maestro/runs", params={"cursor": cursor})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "cursor"
+
+
+offsets = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59)
+
+
+@settings(max_examples=25)
+@given(minutes=offsets, order=st.sampled_from(["asc", "desc"]))
+def test_a_cursor_in_any_offset_reads_the_same_page(
+    client: TestClient, make_run: MakeRun, minutes: int, order: str
+) -> None:
+    """SQLite compares timestamps as text: a cursor whose time kept its offset once read
+    from the wrong place. The position is an instant, whatever offset names it."""
+    if not client.get("/maestro/runs").json():
+        for _ in range(4):
+            make_run()
+    first = client.get(f"/maestro/runs?limit=2&order={order}")
+    token = (next_link(first) or "").rsplit("cursor=", 1)[1]
+    stamp, ident = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    shifted = datetime.fromisoformat(stamp).astimezone(timezone(timedelta(minutes=minutes))).isoformat()
+    expected = client.get(f"/maestro/runs?limit=2&order={order}&cursor={token}").json()
+    got = client.get(f"/maestro/runs?limit=2&order={order}&cursor={_cursor(shifted, ident)}")
+    assert got.status_code == 200
+    assert [r["id"] for r in got.json()] == [r["id"] for r in expected]
