@@ -109,8 +109,9 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, value: str | None) -> str | None:
-        """Only the two databases Maestro is tested on; ``postgresql://`` means psycopg 3."""
-        if value is None:
+        """Only the two databases Maestro is tested on; ``postgresql://`` means psycopg 3.
+        Empty is unset (the SQLite default), as it always was."""
+        if not value:
             return None
         scheme, sep, rest = value.partition("://")
         if not sep:

@@ -52,7 +52,6 @@ def serve(
     """Serve the API (migrating first unless MAESTRO_AUTO_MIGRATE=false)."""
     ensure_port_free(host, port)
     from maestro import serving  # imports uvicorn, which the rest of the CLI never needs
-
     from maestro.cli.db import open_database
     from maestro.config import get_settings
     from maestro.db import migrate

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from maestro.cli.server import PortUnavailable, ensure_port_free
-from tests.maestro.live import MAESTRO, clean_environment, free_port
+from tests.maestro.live_server import free_port
+from tests.maestro.test_cli_support import MAESTRO, clean_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = 20  # seconds; the refusal itself takes well under one, most of this is interpreter start-up

@@ -23,7 +23,8 @@ from typer.testing import CliRunner
 from maestro.cli import cli
 from maestro.cli.lazy import LazyCommands
 from maestro.cli.root import MaestroGroup
-from tests.maestro.live import clean_environment, live_server
+from tests.maestro.live_server import live_server
+from tests.maestro.test_cli_support import clean_environment
 
 SERVER_SIDE = ("sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn", "boto3", "sigstore")
 SERVER_MODULES = ("maestro.db", "maestro.api", "maestro.services", "maestro.storage", "maestro.blobs")
@@ -67,8 +68,8 @@ def probe(commands: list[list[str]], tmp_path: Path, **env: str) -> list[dict[st
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with live_server(tmp_path_factory.mktemp("live")) as url:
-        yield url
+    with live_server(tmp_path_factory.mktemp("live"), {"MAESTRO_ACCESS_LOG": "false"}) as running:
+        yield running.base_url
 
 
 def test_help_imports_no_command(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from maestro.client import MaestroClient
-from tests.maestro.live import live_server
+from tests.maestro.live_server import live_server
 
 ROOT = Path(__file__).resolve().parents[2]
 FENCE = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -31,8 +31,8 @@ def walkthrough_blocks() -> list[str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with live_server(tmp_path_factory.mktemp("live")) as url:
-        yield url
+    with live_server(tmp_path_factory.mktemp("live"), {"MAESTRO_ACCESS_LOG": "false"}) as running:
+        yield running.base_url
 
 
 def test_the_walkthrough_is_there() -> None:

@@ -22,7 +22,8 @@ from maestro.cli import cli
 from maestro.client import MaestroClient
 from maestro.config import get_settings
 from maestro.environment import BadSetting
-from tests.maestro.live import clean_environment, free_port
+from tests.maestro.live_server import free_port
+from tests.maestro.test_cli_support import clean_environment
 
 SERVER_CASES = [
     ("MAESTRO_DB_POOL_SIZE", "0", "must be at least 1"),
@@ -97,6 +98,15 @@ def test_a_password_in_a_refused_url_is_not_echoed(monkeypatch: pytest.MonkeyPat
     line = str(bad_setting(monkeypatch, "MAESTRO_DATABASE_URL", "mysql://maestro:s3cret@db/maestro"))
     assert "s3cret" not in line
     assert line.startswith("MAESTRO_DATABASE_URL=mysql://maestro:***@db/maestro: unsupported")
+
+
+def test_an_empty_database_url_means_the_sqlite_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MAESTRO_DATABASE_URL", "")
+    assert (
+        get_settings().resolved_database_url() == f"sqlite:///{(tmp_path / 'data' / 'maestro.db').resolve()}"
+    )
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
