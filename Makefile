@@ -20,8 +20,9 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
+# `maestro server` checks that the port is free before it migrates (unless
+# MAESTRO_AUTO_MIGRATE=false), so a busy port fails at once and leaves the database alone.
 maestro-api: install
-	$(BIN)/maestro db upgrade
 	$(BIN)/maestro server --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 maestro-test: install

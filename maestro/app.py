@@ -8,6 +8,7 @@ the ``MAESTRO_*`` environment, so importing this module has no side effects.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -25,6 +26,7 @@ from maestro.blobs import open_blob_store
 from maestro.config import Settings, get_settings
 from maestro.db import migrate
 from maestro.db.engine import Database
+from maestro.environment import BadSetting
 from maestro.limits import HeadLimits
 from maestro.logs import configure_logging
 from maestro.services.intelgraph import IntelGraph
@@ -102,10 +104,18 @@ _app: FastAPI | None = None
 
 
 def __getattr__(name: str) -> Any:
-    """``maestro.app.app``, built on first use (PEP 562)."""
+    """``maestro.app.app``, built on first use (PEP 562).
+
+    This is what ``uvicorn maestro.app:app`` loads, so a ``MAESTRO_*`` variable
+    that cannot be used ends the process here with its one-line explanation
+    (exit 2), not with a traceback from inside uvicorn's importer."""
     global _app
     if name == "app":
         if _app is None:
-            _app = create_app()
+            try:
+                _app = create_app()
+            except BadSetting as exc:
+                print(*exc.lines(), sep="\n", file=sys.stderr)  # noqa: T201 - no logging configured yet
+                raise SystemExit(2) from None
         return _app
     raise AttributeError(name)

@@ -71,6 +71,7 @@ def evaluate_release_gate(
             total_artifacts=len(artifacts),
             compliant_artifacts=len(compliant_ids),
             compliant_artifact_ids=compliant_ids,
+            reasons=reasons,
         ),
     )
 

@@ -1,12 +1,36 @@
-"""Settings: every knob is a ``MAESTRO_*`` environment variable (see docs/configuration.md)."""
+"""Settings: every knob is a ``MAESTRO_*`` environment variable (see docs/configuration.md).
+
+``get_settings()`` raises ``maestro.environment.BadSetting`` for a value it
+cannot use, one line per variable (``MAESTRO_DB_POOL_SIZE=0: must be at least 1``);
+the CLI prints those lines and exits 2, and ``maestro.app`` does the same for
+``uvicorn maestro.app:app``.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, HttpUrl, SecretStr
+from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
+
+from maestro import config_errors
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SUPPORTED_DATABASES = (
+    "Maestro supports SQLite (sqlite:///path/to/maestro.db) "
+    "and PostgreSQL (postgresql+psycopg://user@host:5432/dbname)"
+)
+# URL schemes accepted as they are, and the PostgreSQL spellings taken to mean psycopg 3,
+# the driver installed with Maestro (psycopg2, asyncpg and the rest are not installed).
+_SCHEMES = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite+pysqlite",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
+_SCHEMES |= dict.fromkeys(("postgresql", "postgres"), "postgresql+psycopg")
 
 
 class Settings(BaseSettings):
@@ -88,6 +112,28 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO")
     access_log: bool = Field(default=True, description="One JSON line per request.")
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        """Only the two databases Maestro is tested on; ``postgresql://`` means psycopg 3.
+        Empty is unset (the SQLite default), as it always was."""
+        if not value:
+            return None
+        scheme, sep, rest = value.partition("://")
+        if not sep:
+            raise ValueError(f"must be a database URL; {SUPPORTED_DATABASES}")
+        normalized = _SCHEMES.get(scheme.lower())
+        if normalized is None:
+            raise ValueError(f"unsupported database URL scheme {scheme!r}; {SUPPORTED_DATABASES}")
+        return f"{normalized}://{rest}"
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)} (any case)")
+        return value.upper()
+
     def spool_dir(self) -> Path:
         """Where uploads are written while they stream in (same file system as local blobs)."""
         return self.data_dir / "tmp"
@@ -101,4 +147,10 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings; a variable that cannot be used raises ``BadSetting`` naming it."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise config_errors.from_validation(exc, Settings.model_fields, os.environ) from None
+    except SourceError as exc:
+        raise config_errors.from_source(exc, Settings.model_fields, os.environ) from None

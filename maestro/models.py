@@ -403,6 +403,11 @@ class ReleaseGateDetails(BaseModel):
     total_artifacts: int
     compliant_artifacts: int
     compliant_artifact_ids: list[str]
+    reasons: list[str] = Field(
+        default_factory=list,
+        description="Why the gate failed, one entry per unmet requirement (empty when it passed); "
+        "`message` joins them with '; '.",
+    )
 
 
 class ReleaseGateResult(BaseModel):

@@ -34,11 +34,14 @@ the default `http://127.0.0.1:8001`. `runs create` takes its owner from
 JSON (lists as one JSON array); `-q` prints only the id, one per line, so
 `RUN=$(maestro runs create --name build -q)` works.
 
-**Exit status.** 0 on success and when the release gate passes; 1 when the gate
-fails or the server refused the request (4xx: unknown id, invalid value,
-refused transition); 2 for usage errors, an unreachable server and server
-errors. Errors are one line on stderr, with the request id when there is one;
-`--debug` or `MAESTRO_DEBUG=1` shows the traceback.
+**Exit status.** 0 on success; 1 when the server refused the request (4xx:
+unknown id, invalid value, refused transition); 2 for usage errors, a bad
+setting (a `MAESTRO_*` variable, the config file), an unreachable server and
+server errors. `maestro gate` answers with its status alone: 0 the gate
+passed, 1 it failed, 2 no verdict could be had (usage, unknown run,
+connection, server error, token missing or refused), so a mistyped run id
+never reads as a failed gate. Errors are one line on stderr, with the request
+id when there is one; `--debug` or `MAESTRO_DEBUG=1` shows the traceback.
 """
 
 

@@ -1,42 +1,50 @@
 """``maestro gate RUN``: the CI step that blocks a release.
 
-Exit status 0 when the gate passes, 1 when it fails, 2 when the question could
-not be asked (usage, connection or server errors), so ``maestro gate $RUN``
-alone fails the job. ``--wait`` covers pipelines where the run is finished by
-another job: while the run is still pending or running the gate is not yet
-meaningful, so the command polls until it ends or the time is up.
+The exit status is the answer: 0 when the gate passes, 1 when it fails, and 2
+when no verdict could be had: a usage error, an unknown run (a mistyped id
+must not read as "this release failed the gate"), an unreachable or failing
+server, a refused token. So ``maestro gate $RUN`` alone fails the job either
+way, and a script that must tell "blocked" from "broken" can. ``--wait``
+covers pipelines where the run is finished by another job: while the run is
+still pending or running the gate is not yet meaningful, so the command polls
+until it ends or the time is up.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import RenderableType
-from rich.text import Text
 
+from maestro.cli.failures import NoVerdict
 from maestro.cli.output import JsonFlag, Mode, console, mode_of
 from maestro.cli.state import open_client
-from maestro.client import MaestroClient
-from maestro.models import ReleaseGateResult
+from maestro.errors import MaestroError
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from maestro.client import MaestroClient
+    from maestro.models import ReleaseGateResult
+
+PASSED, FAILED = 0, 1
 
 # Module-level so tests can replace the clock and the pause.
 sleep = time.sleep
 monotonic = time.monotonic
 
 
-def reasons(result: ReleaseGateResult) -> list[str]:
-    """The failing reasons; the server joins them with "; " in ``message``."""
-    return [] if result.passed else [part for part in result.message.split("; ") if part]
-
-
 def verdict_view(result: ReleaseGateResult) -> RenderableType:
+    """The verdict, then the pass message or each failing reason on its own line."""
+    from rich.text import Text
+
     if result.passed:
         head = Text.assemble(("PASSED", "bold green"), f"  release gate for run {result.run_id}")
         return Text("\n").join([head, Text(f"  {result.message}")])
     head = Text.assemble(("FAILED", "bold red"), f"  release gate for run {result.run_id}")
-    return Text("\n").join([head, *(Text(f"  - {reason}") for reason in reasons(result))])
+    reasons = result.details.reasons or [result.message]  # a server from before the list existed
+    return Text("\n").join([head, *(Text(f"  - {reason}") for reason in reasons)])
 
 
 def wait_until_ended(client: MaestroClient, run_id: str, wait: float, interval: float) -> None:
@@ -48,6 +56,17 @@ def wait_until_ended(client: MaestroClient, run_id: str, wait: float, interval: 
             typer.echo(f"run {run_id} is still not finished after {wait:g}s; checking the gate now", err=True)
             return
         sleep(min(interval, remaining))
+
+
+def fetch_verdict(ctx: typer.Context, run_id: str, wait: float, interval: float) -> ReleaseGateResult:
+    """The server's verdict; any failure to get one is ``NoVerdict`` (exit 2), never a failed gate."""
+    try:
+        with open_client(ctx) as client:
+            if wait > 0:
+                wait_until_ended(client, run_id, wait, interval)
+            return client.release_gate(run_id)
+    except MaestroError as exc:
+        raise NoVerdict(exc) from exc
 
 
 def check_gate(
@@ -63,15 +82,17 @@ def check_gate(
         bool, typer.Option("--quiet", "-q", help="Print nothing; the exit status is the answer.")
     ] = False,
 ) -> None:
-    """Check the release gate: exit 0 if it passes, 1 if it fails, 2 if it could not be checked."""
+    """Check a run's release gate: exit 0 if it passes, 1 if it fails, 2 if no verdict could be had.
+
+    1 means the gate failed, and each failing reason is printed. 2 means the
+    question went unanswered: a usage error, an unknown run (a mistyped id), a
+    server that is unreachable or failing, or a token that is missing or
+    refused (401/403); the cause is one line on stderr.
+    """
     mode = mode_of(as_json, quiet)
-    with open_client(ctx) as client:
-        if wait > 0:
-            wait_until_ended(client, run_id, wait, interval)
-        result = client.release_gate(run_id)
+    result = fetch_verdict(ctx, run_id, wait, interval)
     if mode is Mode.JSON:
         typer.echo(result.model_dump_json())
     elif mode is Mode.HUMAN:
         console().print(verdict_view(result))
-    if not result.passed:
-        raise typer.Exit(1)
+    raise typer.Exit(PASSED if result.passed else FAILED)

@@ -2,27 +2,56 @@
 
 Errors are caught once, here, around every subcommand (``MaestroGroup.invoke``),
 so no command needs its own try/except to honour the exit-status contract.
+Subcommands are imported only when they run (``maestro.cli.lazy``): this module
+imports nothing heavier than Typer, so ``maestro --help`` starts fast and a
+client command never loads the server's modules.
 """
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
-from typer.core import TyperGroup
 
 import maestro
-from maestro.cli import artifacts, blobs, config, db, gate, manifest, packs, runs, server
 from maestro.cli.failures import report
+from maestro.cli.lazy import Entry, LazyGroup
+from maestro.cli.settings import debug_from_env
 from maestro.cli.state import State
 
 if TYPE_CHECKING:  # Typer vendors Click and does not re-export the base Context it passes here
     from typer._click.core import Context as ClickContext
 
 
-class MaestroGroup(TyperGroup):
+class MaestroGroup(LazyGroup):
     """Reports any failure as one line on stderr with its exit status, unless debugging."""
+
+    entries: ClassVar[Mapping[str, Entry]] = {
+        "runs": Entry("maestro.cli.runs", "app", "Runs: create, inspect, update and finish them."),
+        "artifacts": Entry("maestro.cli.artifacts", "app", "Artifacts: evidence attached to a run."),
+        "packs": Entry("maestro.cli.packs", "app", "Disclosure packs: a run's summary and artifact list."),
+        "manifest": Entry(
+            "maestro.cli.manifest",
+            "show_manifest",
+            "Show a run with its artifacts, disclosure packs, compliance report and gate verdict.",
+        ),
+        "gate": Entry(
+            "maestro.cli.gate",
+            "check_gate",
+            "Check a run's release gate: exit 0 if it passes, 1 if it fails, 2 if no verdict could be had.",
+        ),
+        "config": Entry(
+            "maestro.cli.config", "app", "Client configuration: flags, environment, config file."
+        ),
+        "db": Entry("maestro.cli.db", "app", "Database schema management."),
+        "blobs": Entry("maestro.cli.blobs", "app", "Uploaded content in the blob store."),
+        "server": Entry(
+            "maestro.cli.server",
+            "serve",
+            "Serve the API (migrating first unless MAESTRO_AUTO_MIGRATE=false).",
+        ),
+    }
 
     def invoke(self, ctx: ClickContext) -> Any:
         try:
@@ -37,7 +66,7 @@ class MaestroGroup(TyperGroup):
 
 
 def _env_debug() -> bool:
-    return os.environ.get("MAESTRO_DEBUG", "").lower() in ("1", "true", "yes")
+    return debug_from_env(strict=False)  # deciding how to report a failure must not fail itself
 
 
 cli = typer.Typer(
@@ -67,18 +96,7 @@ def root(
     ] = False,
 ) -> None:
     """Maestro: runs, evidence, disclosure packs and release gates."""
-    ctx.obj = State(url=url, token=token, debug=debug)
-
-
-cli.add_typer(runs.app, name="runs")
-cli.add_typer(artifacts.app, name="artifacts")
-cli.add_typer(packs.app, name="packs")
-cli.command("manifest")(manifest.show_manifest)
-cli.command("gate")(gate.check_gate)
-cli.add_typer(config.app, name="config")
-cli.add_typer(db.app, name="db")
-cli.add_typer(blobs.app, name="blobs")
-cli.command("server")(server.serve)
+    ctx.obj = State(url=url, token=token, debug=debug or debug_from_env())
 
 
 def main() -> None:

@@ -4,7 +4,9 @@ Each value comes from the first place that has it: a command-line flag, then
 the environment (``MAESTRO_URL``, ``MAESTRO_TOKEN``, ``MAESTRO_OWNER``), then
 the config file (``$XDG_CONFIG_HOME/maestro/config.toml``, by default
 ``~/.config/maestro/config.toml``), then a built-in default. Every value keeps
-the name of its source so ``maestro config show`` can explain a surprise.
+the name of its source so ``maestro config show`` can explain a surprise, and
+a value that cannot work is refused naming that source: ``BadSetting`` for a
+variable, ``ConfigFileError`` for the file, a usage error for a flag.
 """
 
 from __future__ import annotations
@@ -16,13 +18,36 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_URL = "http://127.0.0.1:8001"
+from maestro.client import environment
+from maestro.client.environment import DEFAULT_URL, Variable
+from maestro.environment import BadSetting, Problem
+
 KEYS = ("url", "token", "owner")
-_ENV = {"url": "MAESTRO_URL", "token": "MAESTRO_TOKEN", "owner": "MAESTRO_OWNER"}
+_VARIABLE = {"url": environment.URL, "token": environment.TOKEN, "owner": environment.OWNER}
+_CHECKS = {"url": environment.url_problem, "token": environment.token_problem}
+DEBUG = Variable("MAESTRO_DEBUG", "show tracebacks instead of one-line errors")
+# Every variable the CLI reads; docs/configuration.md documents each (tests/maestro/test_docs.py).
+VARIABLES = (*environment.VARIABLES, DEBUG)
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
 
 class ConfigFileError(Exception):
     """The config file exists but cannot be used; the message names the file and the fix."""
+
+
+class BadFlag(ValueError):
+    """A ``--url``/``--token`` flag that cannot work; the message names the flag."""
+
+
+def debug_from_env(env: Mapping[str, str] | None = None, *, strict: bool = True) -> bool:
+    """``MAESTRO_DEBUG``: 1/true/yes/on or 0/false/no/off; anything else is refused when ``strict``."""
+    env = os.environ if env is None else env
+    value = env.get(DEBUG.name, "")
+    if value.lower() in _TRUE:
+        return True
+    if strict and value.lower() not in _FALSE:
+        raise BadSetting([Problem(DEBUG.name, value, "must be 1, true, yes or on (or 0, false, no, off)")])
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +91,9 @@ def read_config(path: Path) -> dict[str, str]:
     for key, value in data.items():
         if not isinstance(value, str):
             raise ConfigFileError(f'{path}: {key} must be a string, e.g. {key} = "..."')
+        problem = _CHECKS[key](value) if key in _CHECKS and value else None
+        if problem:
+            raise ConfigFileError(f"{path}: {key} {problem}")
     return dict(data)
 
 
@@ -80,9 +108,14 @@ def resolve(
 
     def pick(key: str, default: Setting) -> Setting:
         if flags[key]:
+            problem = _CHECKS[key](flags[key] or "") if key in _CHECKS else None
+            if problem:
+                raise BadFlag(f"--{key} {problem}")
             return Setting(flags[key], "flag")
-        if env.get(_ENV[key]):
-            return Setting(env[_ENV[key]], f"env {_ENV[key]}")
+        variable = _VARIABLE[key]
+        from_env = environment.from_env(variable, env)
+        if from_env:
+            return Setting(from_env, f"env {variable.name}")
         if file.get(key):
             return Setting(file[key], str(path))
         return default

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import typer
 
 from maestro.cli import settings
-from maestro.client import MaestroClient
+from maestro.client.environment import DEFAULT_URL
+
+if TYPE_CHECKING:  # the SDK (httpx, the wire models) is imported when a command first needs a client
+    from maestro.client import MaestroClient
 
 
 @dataclass(slots=True)
@@ -33,6 +37,8 @@ class Endpoint:
 
 
 def default_client(endpoint: Endpoint) -> MaestroClient:
+    from maestro.client import MaestroClient
+
     return MaestroClient(endpoint.url, endpoint.token)
 
 
@@ -52,4 +58,4 @@ def resolved(ctx: typer.Context) -> settings.Resolved:
 def open_client(ctx: typer.Context) -> MaestroClient:
     """A client for the server the flags, environment and config file point at."""
     config = resolved(ctx)
-    return client_factory(Endpoint(config.url.value or settings.DEFAULT_URL, config.token.value))
+    return client_factory(Endpoint(config.url.value or DEFAULT_URL, config.token.value))

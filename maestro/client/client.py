@@ -11,14 +11,14 @@ import mimetypes
 import os
 from collections.abc import Iterator
 from datetime import datetime
-from importlib import metadata
 from types import TracebackType
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import httpx
 
-from maestro.client import pages, streams
+from maestro import __version__
+from maestro.client import environment, pages, streams
 from maestro.client.handle import RunHandle, default_owner
 from maestro.client.retry import RetryPolicy
 from maestro.client.transport import Call, Transport
@@ -41,15 +41,13 @@ from maestro.models import (
     TrustedKeyInfo,
 )
 
-DEFAULT_URL = "http://127.0.0.1:8001"
+DEFAULT_URL = environment.DEFAULT_URL
 JSON = {"Content-Type": "application/json"}
 
 
-def _user_agent() -> str:
-    try:
-        return f"maestro-sdk/{metadata.version('maestro')}"
-    except metadata.PackageNotFoundError:
-        return "maestro-sdk"
+# The package's own version, not importlib.metadata's: looking the distribution up scans
+# every installed package (tens of milliseconds a command, see bench/cli.py).
+USER_AGENT = f"maestro-sdk/{__version__}"
 
 
 def _path(*parts: str) -> str:
@@ -59,7 +57,8 @@ def _path(*parts: str) -> str:
 
 class MaestroClient:
     """A Maestro API client. ``base_url`` and ``token`` default to ``MAESTRO_URL`` and
-    ``MAESTRO_TOKEN``; pass ``http`` to use a ready ``httpx.Client`` (a test client, a
+    ``MAESTRO_TOKEN`` (an unusable value there raises ``maestro.environment.BadSetting``
+    naming it); pass ``http`` to use a ready ``httpx.Client`` (a test client, a
     client with custom TLS) as is. ``retries`` extra attempts are made for requests
     that are safe to repeat, ``backoff`` seconds apart, doubling each time."""
 
@@ -73,13 +72,13 @@ class MaestroClient:
         retries: int = 3,
         backoff: float = 0.5,
     ) -> None:
-        token = token if token is not None else os.environ.get("MAESTRO_TOKEN") or None
-        headers = {"User-Agent": _user_agent()}
+        token = token if token is not None else environment.from_env(environment.TOKEN)
+        headers = {"User-Agent": USER_AGENT}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._owns_http = http is None
         if http is None:
-            url = base_url or os.environ.get("MAESTRO_URL") or DEFAULT_URL
+            url = base_url or environment.from_env(environment.URL) or DEFAULT_URL
             http = httpx.Client(base_url=url, timeout=timeout)
         self._transport = Transport(
             http, RetryPolicy(retries=max(retries, 0), backoff=max(backoff, 0.0)), headers

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from maestro.client import environment
 from maestro.errors import MaestroError
 from maestro.models import Artifact, Run, RunStatus
 
@@ -25,7 +26,7 @@ MAX_MESSAGE = 4096
 
 def default_owner() -> str:
     """MAESTRO_OWNER, else the OS user: who ran the script is the best guess at who owns it."""
-    owner = os.environ.get("MAESTRO_OWNER")
+    owner = environment.from_env(environment.OWNER)
     if owner:
         return owner
     try:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import socket
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from rich.console import Console
 
 from maestro.cli import gate, state
+from maestro.models import ReleaseGateDetails, ReleaseGateResult
 from tests.maestro.test_cli_support import Cli, clean_env, one_line_error, wire
 
 
@@ -68,63 +73,96 @@ def test_quiet_gate_prints_nothing(mcli: Cli) -> None:
     assert (result.exit_code, result.stdout) == (1, "")
 
 
-def test_unknown_run_exits_1(mcli: Cli) -> None:
+def test_unknown_run_is_no_verdict_exit_2(mcli: Cli) -> None:
+    """A mistyped id is not a release that failed its gate: 2, not 1."""
     result = mcli("gate", "no-such-run")
-    assert result.exit_code == 1
-    assert "Run not found" in one_line_error(result)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    line = one_line_error(result)
+    assert "Run not found" in line
+    assert "check the id" in line
+    assert mcli("gate", "no-such-run", "--wait", "30").exit_code == 2  # the poll's own 404 too
+    assert mcli("gate", "no-such-run", "--json").exit_code == 2
 
 
-def test_unreachable_server_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_other_commands_keep_exit_1_for_an_unknown_id(mcli: Cli) -> None:
+    assert mcli("runs", "get", "no-such-run").exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["gate"], ["gate", "r", "--json", "-q"], ["gate", "r", "--interval", "0"], ["gate", "r", "--nope"]],
+    ids=["no-run", "json-and-quiet", "bad-interval", "unknown-option"],
+)
+def test_usage_errors_exit_2(mcli: Cli, args: list[str]) -> None:
+    result = mcli(*args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+
+
+class Refusing(BaseHTTPRequestHandler):
+    """A proxy in front of Maestro that wants credentials (401) or refuses them (403)."""
+
+    def do_GET(self) -> None:
+        status = 401 if "no-token" in self.path else 403
+        body = json.dumps({"detail": "token refused", "error": "unauthorized"}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+        pass
+
+
+@pytest.fixture
+def refusing_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("run_id", ["no-token", "bad-token"])
+def test_refused_token_is_no_verdict_exit_2(
+    refusing_url: str, run_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     clean_env(monkeypatch, tmp_path)
-    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     monkeypatch.setattr(state, "client_factory", state.default_client)
-    result = Cli(http=None)("--url", f"http://127.0.0.1:{port}", "gate", "some-run")  # type: ignore[arg-type]
+    result = Cli(http=None)("--url", refusing_url, "gate", run_id)  # type: ignore[arg-type]
     assert result.exit_code == 2
     line = one_line_error(result)
-    assert f"cannot reach Maestro at http://127.0.0.1:{port}" in line
-    assert "MAESTRO_URL" in line
+    assert "token refused" in line
+    assert "MAESTRO_TOKEN" in line
 
 
-def test_wait_polls_until_the_run_ends(
-    mcli: Cli, client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    run_id = compliant_run(mcli, finish=False)
-    mcli.ok("runs", "start", run_id)
-    pauses: list[float] = []
-
-    def pause(seconds: float) -> None:
-        pauses.append(seconds)
-        if len(pauses) == 2:  # another job finishes the run while the gate waits
-            assert client.patch(f"/maestro/runs/{run_id}", json={"status": "succeeded"}).status_code == 200
-
-    monkeypatch.setattr(gate, "sleep", pause)
-    result = mcli.ok("gate", run_id, "--wait", "60", "--interval", "3")
-    assert pauses == [3, 3]
-    assert "PASSED" in result.stdout
+def test_failing_gate_prints_the_servers_reasons(mcli: Cli) -> None:
+    run_id = mcli.id("runs", "create", "--name", "x", "--owner", "o")
+    as_json = mcli("gate", run_id, "--json")
+    assert as_json.exit_code == 1
+    reasons = json.loads(as_json.stdout)["details"]["reasons"]
+    assert len(reasons) == 2
+    shown = " ".join(mcli("gate", run_id).stdout.split())  # rich may fold a long reason
+    for reason in reasons:
+        assert f"- {reason}" in shown
 
 
-def test_wait_gives_up_and_fails(mcli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    run_id = compliant_run(mcli, finish=False)
-    clock = iter(range(0, 1000, 4))
-    monkeypatch.setattr(gate, "monotonic", lambda: float(next(clock)))
-    monkeypatch.setattr(gate, "sleep", lambda _: None)
-    result = mcli("gate", run_id, "--wait", "10", "--interval", "4")
-    assert result.exit_code == 1
-    assert "still not finished after 10s" in result.stderr
-    assert "Run status is 'pending'" in result.stdout
-
-
-def test_manifest(mcli: Cli) -> None:
-    run_id = compliant_run(mcli)
-    mcli.ok("packs", "create", "--run", run_id, "--summary", "release pack")
-    body = mcli.json("manifest", run_id)
-    assert body["run"]["id"] == run_id
-    assert body["compliance_report"]["compliant_artifacts"] == 1
-    assert body["disclosure_pack"]["summary"] == "release pack"
-    assert body["release_gate"]["passed"] is True
-    text = mcli.ok("manifest", run_id).stdout
-    assert "release pack" in text
-    assert "PASSED" in text
-    assert mcli("manifest", "nope").exit_code == 1
+def test_a_reason_containing_a_semicolon_stays_one_reason() -> None:
+    """The list is the source: nothing is split out of ``message`` any more."""
+    reason = "policy 'sbom-fresh' failed; SBOM is older than 30 days"
+    result = ReleaseGateResult(
+        run_id="r",
+        passed=False,
+        message=reason,
+        details=ReleaseGateDetails(
+            total_artifacts=0, compliant_artifacts=0, compliant_artifact_ids=[], reasons=[reason]
+        ),
+    )
+    console = Console(width=200, record=True)
+    console.print(gate.verdict_view(result))
+    assert console.export_text().splitlines()[1:] == [f"  - {reason}"]

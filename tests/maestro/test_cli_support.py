@@ -8,6 +8,8 @@ and clears every variable that could leak in from the developer's shell or CI.
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,3 +93,13 @@ def one_line_error(result: Result) -> str:
     assert "Traceback" not in result.output
     assert lines[0].startswith("error: ")
     return lines[0]
+
+
+# The console script's code, so a subprocess runs the installed command without relying on PATH.
+MAESTRO = [sys.executable, "-c", "from maestro.cli import main; main()"]
+
+
+def clean_environment(**extra: str) -> dict[str, str]:
+    """The current environment without any ``MAESTRO_*`` variable, plus ``extra`` (for subprocesses)."""
+    env = {name: value for name, value in os.environ.items() if not name.upper().startswith("MAESTRO_")}
+    return env | extra

@@ -26,3 +26,31 @@ def test_readme_gives_the_two_commands() -> None:
 
 def test_ci_runs_the_readme_test_command() -> None:
     assert "make maestro-test" in (ROOT / ".ci" / "run").read_text()
+
+
+def _client_section() -> str:
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    start = text.index("## Client settings")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_every_client_setting_is_documented() -> None:
+    from maestro.cli.settings import VARIABLES
+
+    section = _client_section()
+    for variable in VARIABLES:
+        assert f"| `{variable.name}` |" in section, f"{variable.name} missing from docs/configuration.md"
+
+
+def test_client_code_reads_only_declared_variables() -> None:
+    """A MAESTRO_* name in the SDK or CLI source is a declared client variable or a server setting,
+    so a new client variable cannot be added without joining the documented list."""
+    import re
+
+    from maestro.cli.settings import VARIABLES
+
+    declared = {v.name for v in VARIABLES} | {f"MAESTRO_{name.upper()}" for name in Settings.model_fields}
+    sources = [*(ROOT / "maestro" / "client").glob("*.py"), *(ROOT / "maestro" / "cli").glob("*.py")]
+    for path in sources:
+        for name in re.findall(r"MAESTRO_[A-Z][A-Z0-9_]*", path.read_text()):
+            assert name in declared, f"{path.name} mentions {name}, which is neither declared nor a setting"

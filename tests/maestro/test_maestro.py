@@ -306,6 +306,7 @@ class TestReleaseGate:
                 "total_artifacts": 3,
                 "compliant_artifacts": 2,
                 "compliant_artifact_ids": [a1["id"], a3["id"]],
+                "reasons": [],
             },
         }
 
@@ -336,16 +337,18 @@ class TestReleaseGate:
             "total_artifacts": 3,
             "compliant_artifacts": 0,
             "compliant_artifact_ids": [],
+            "reasons": [result["message"]],
         }
 
     def test_release_gate_reports_both_reasons(self, client: TestClient, make_run: MakeRun) -> None:
         run = make_run()
         result = client.get(f"/maestro/runs/{run['id']}/release-gate").json()
         assert result["passed"] is False
-        status_reason, artifact_reason = result["message"].split("; ")
+        status_reason, artifact_reason = result["details"]["reasons"]
         assert status_reason == "Run status is 'pending', but the release gate requires 'succeeded'"
         assert artifact_reason.startswith("No artifacts meet compliance requirements")
         assert artifact_reason.endswith("(0 artifact(s) checked)")
+        assert result["message"] == f"{status_reason}; {artifact_reason}"  # the seed's message, derived
 
     def test_release_gate_unknown_run_is_404(self, client: TestClient) -> None:
         response = client.get("/maestro/runs/nope/release-gate")
