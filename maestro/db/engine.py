@@ -22,6 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from maestro.db import jsonb
+
 _WRITE = "maestro_write"
 
 
@@ -40,7 +42,7 @@ def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000)
         max_overflow=pool_size,
         pool_pre_ping=True,
         hide_parameters=True,  # error messages (and so logged tracebacks) never carry row values
-        json_serializer=_json_dumps,
+        json_serializer=jsonb.dumps,
         json_deserializer=orjson.loads,
     )
 
