@@ -23,13 +23,15 @@ from maestro.api.idempotency import IdempotencyMiddleware
 from maestro.api.middleware import RequestContextMiddleware
 from maestro.api.openapi import openapi_builder
 from maestro.blobs import open_blob_store
+from maestro.bulkhead import Lanes
 from maestro.config import Settings, get_settings
 from maestro.db import migrate
 from maestro.db.engine import Database
 from maestro.environment import BadSetting
 from maestro.limits import HeadLimits
 from maestro.logs import configure_logging
-from maestro.services.intelgraph import IntelGraph
+from maestro.services.intelgraph import IntelGraph, IntelGraphLimits
+from maestro.services.parsing import ParseBudget, Parser
 
 log = logging.getLogger("maestro.app")
 
@@ -56,7 +58,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     configure_logging(settings.log_level)
     db = database or Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
     intelgraph = (
-        IntelGraph(str(settings.intelgraph_url), timeout=settings.intelgraph_timeout)
+        IntelGraph(str(settings.intelgraph_url), limits=IntelGraphLimits.from_settings(settings))
         if settings.intelgraph_url
         else None
     )
@@ -65,8 +67,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         prepare_database(db, settings)
         yield
+        app.state.readiness.close()
         if intelgraph is not None:
-            intelgraph.close()
+            await intelgraph.close()
         if database is None:
             db.dispose()
 
@@ -85,6 +88,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.intelgraph = intelgraph
     app.state.blobs = open_blob_store(settings)
+    app.state.parser = Parser(ParseBudget.from_settings(settings))
+    app.state.readiness = health.readiness_for(db, app.state.blobs, intelgraph)
+    app.state.lanes = Lanes(
+        blob_calls=settings.s3_max_concurrency,
+        blob_wait=settings.s3_pool_timeout,
+        parses=settings.max_concurrent_parses,
+        parse_wait=settings.parse_queue_timeout,
+    )
     install_error_handlers(app)
     for module in (runs, artifacts, evidence, content, packs, components, keys, health):
         app.include_router(module.router)

@@ -70,15 +70,42 @@ class Settings(BaseSettings):
     s3_region: str | None = Field(default=None)
     s3_access_key_id: str | None = Field(default=None)
     s3_secret_access_key: SecretStr | None = Field(default=None)
+    s3_connect_timeout: float = Field(
+        default=2.0, gt=0, le=60, description="Seconds to open an S3 connection."
+    )
+    s3_read_timeout: float = Field(
+        default=5.0, gt=0, le=300, description="Seconds S3 may stay silent during one request."
+    )
+    s3_max_attempts: int = Field(default=2, ge=1, le=10, description="Tries per S3 call, the first included.")
+    s3_max_concurrency: int = Field(
+        default=16, ge=1, le=256, description="S3 calls in flight per process (threads and connections)."
+    )
+    s3_pool_timeout: float = Field(
+        default=2.0, ge=0, le=60, description="Seconds a request waits for a free S3 slot before 503."
+    )
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1, description="Largest artifact content accepted.")
     max_parse_bytes: int = Field(
         default=128 * 1024**2, ge=1, description="Content larger than this is stored but not parsed."
+    )
+    max_parse_memory: int = Field(
+        default=1024**3,
+        ge=64 * 1024**2,
+        description="Memory one parse may use (enforced by the kernel in the parse worker).",
+    )
+    parse_timeout: float = Field(default=120.0, gt=0, le=3600, description="Seconds one parse may run.")
+    max_concurrent_parses: int = Field(default=2, ge=1, le=64, description="Parses running at once.")
+    parse_queue_timeout: float = Field(
+        default=10.0, ge=0, le=600, description="Seconds an upload waits for a parse slot before 503."
     )
     intelgraph_url: HttpUrl | None = Field(
         default=None,
         description="When set, entity/decision ids are checked against this IntelGraph API.",
     )
-    intelgraph_timeout: float = Field(default=5.0, gt=0, le=120)
+    intelgraph_timeout: float = Field(default=5.0, gt=0, le=120, description="Read timeout per request.")
+    intelgraph_connect_timeout: float = Field(default=1.0, gt=0, le=60)
+    intelgraph_retries: int = Field(default=1, ge=0, le=5, description="Retries after a failed connect.")
+    intelgraph_max_concurrency: int = Field(default=8, ge=1, le=256, description="Connections per process.")
+    intelgraph_pool_timeout: float = Field(default=2.0, ge=0, le=60)
     max_header_bytes: int = Field(
         default=64 * 1024,
         ge=1024,

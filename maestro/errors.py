@@ -17,7 +17,11 @@ same class, so a caller catches ``RunNotFound`` whichever side it is on.
      ├── RangeNotSatisfiable            416 range_not_satisfiable
      ├── ContentCorrupt                 500 content_corrupt
      ├── SchemaError                    500 schema_error
-     └── DependencyUnavailable          503 dependency_unavailable
+     ├── DependencyUnavailable          503 dependency_unavailable
+     └── Overloaded                     503 overloaded
+
+A 503 carries ``Retry-After`` (``retry_after`` seconds): how soon trying again
+is likely to help.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class MaestroError(Exception):
     code: ClassVar[str] = "internal_error"
     exit_code: ClassVar[int] = 2
     default_detail: ClassVar[str] = "Internal error"
+    retry_after: int | None = None  # seconds, sent as Retry-After (503s)
 
     def __init__(
         self,
@@ -161,9 +166,21 @@ class SchemaError(MaestroError):
 
 
 class DependencyUnavailable(MaestroError):
+    """A dependency (S3, IntelGraph) failed, timed out, or its pool is full."""
+
     status_code = 503
     code = "dependency_unavailable"
     default_detail = "A service Maestro depends on is unavailable"
+    retry_after = 5
+
+
+class Overloaded(MaestroError):
+    """This process is at a limit of its own (e.g. concurrent parses) and waited long enough."""
+
+    status_code = 503
+    code = "overloaded"
+    default_detail = "The server is busy; retry later"
+    retry_after = 2
 
 
 # For bodies without a known code (a proxy's 404, an old server): the generic class per status.

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 from maestro.api.deps import DatabaseDep, PageDep
 from maestro.api.responses import json_response, page_response
 from maestro.blobs.spool import Spool
+from maestro.bulkhead import Lanes
 from maestro.config import Settings
 from maestro.models import Artifact, ArtifactCreate, ArtifactKind, ErrorBody
 from maestro.services import artifacts as artifact_service
@@ -101,7 +102,8 @@ async def create_artifact_with_content(request: Request) -> Response:
         )
         try:
             await run_in_threadpool(_copy_into, upload, spool)
-            artifact = await run_in_threadpool(
+            lanes: Lanes = request.app.state.lanes
+            artifact = await lanes.uploads.run(
                 content_service.create_with_content,
                 request.app.state.db,
                 request.app.state.blobs,
@@ -109,7 +111,7 @@ async def create_artifact_with_content(request: Request) -> Response:
                 spool,
                 strict=strict,
                 media_type=content_service.clean_media_type(upload.content_type),
-                limits=content_service.UploadLimits(settings.max_parse_bytes),
+                limits=content_service.UploadLimits(request.app.state.parser),
             )
         finally:
             spool.discard()

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from maestro import storage
-from maestro.api.deps import BlobStoreDep, DatabaseDep, SettingsDep
+from maestro.api.deps import BlobStoreDep, DatabaseDep, LanesDep, SettingsDep, UploadLimitsDep
 from maestro.api.responses import json_response
 from maestro.blobs.base import BlobMissing, BlobStore
 from maestro.blobs.spool import Spool
@@ -54,6 +54,7 @@ def _lookup(db: DatabaseDep, artifact_id: str) -> tuple[str | None, str | None, 
         409: {"model": ErrorBody},
         413: {"model": ErrorBody},
         422: {"model": ErrorBody},
+        503: {"model": ErrorBody, "description": "The blob store or the parser is unavailable or busy."},
     },
     openapi_extra={
         "requestBody": {
@@ -68,6 +69,8 @@ async def upload_artifact_content(
     db: DatabaseDep,
     blobs: BlobStoreDep,
     settings: SettingsDep,
+    lanes: LanesDep,
+    limits: UploadLimitsDep,
     strict: Annotated[
         bool, Query(description="Refuse content that does not verify as the artifact's kind.")
     ] = False,
@@ -80,7 +83,7 @@ async def upload_artifact_content(
     try:
         async for chunk in request.stream():
             spool.write(chunk)
-        artifact, created = await run_in_threadpool(
+        artifact, created = await lanes.uploads.run(
             content_service.attach_content,
             db,
             blobs,
@@ -88,7 +91,7 @@ async def upload_artifact_content(
             spool,
             strict=strict,
             media_type=content_service.clean_media_type(request.headers.get("content-type")),
-            limits=content_service.UploadLimits(settings.max_parse_bytes),
+            limits=limits,
         )
     finally:
         spool.discard()
@@ -175,10 +178,16 @@ def _stream(path: Path, start: int, length: int, *, remove: bool) -> Iterator[by
         304: {"description": "If-None-Match names the content's ETag."},
         404: {"model": ErrorBody},
         416: {"model": ErrorBody},
+        503: {"model": ErrorBody, "description": "The blob store is unavailable or busy."},
     },
 )
 async def download_artifact_content(
-    artifact_id: str, request: Request, db: DatabaseDep, blobs: BlobStoreDep, settings: SettingsDep
+    artifact_id: str,
+    request: Request,
+    db: DatabaseDep,
+    blobs: BlobStoreDep,
+    settings: SettingsDep,
+    lanes: LanesDep,
 ) -> Response:
     """The bytes, only after they were re-hashed and still match their digest."""
     _, digest, size, media_type = await run_in_threadpool(_lookup, db, artifact_id)
@@ -191,7 +200,8 @@ async def download_artifact_content(
         byte_range = _parse_range(request.headers.get("range"), size)
     except RangeNotSatisfiable as exc:
         return JSONResponse(exc.to_body(), 416, {"Content-Range": f"bytes */{size}"})
-    path, remove = await run_in_threadpool(_verified_file, blobs, digest, settings.spool_dir())
+    # in the blob lane: a stalled store must not hold the threads database-only requests use
+    path, remove = await lanes.blobs.run(_verified_file, blobs, digest, settings.spool_dir())
     start, end = byte_range or (0, size - 1)
     headers = {
         "ETag": tag,

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from maestro.blobs.base import BlobStore
+from maestro.bulkhead import Lanes
 from maestro.config import Settings
 from maestro.db.engine import Database
 from maestro.errors import (
@@ -27,6 +28,7 @@ from maestro.pagination import (
     Order,
     Page,
 )
+from maestro.services.content import UploadLimits
 from maestro.services.intelgraph import IntelGraph
 
 UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"  # the flag RequestContextMiddleware sets
@@ -40,27 +42,36 @@ _NOT_FOUND: dict[str, type[NotFound]] = {
 }
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_blob_store(request: Request) -> BlobStore:
+async def get_blob_store(request: Request) -> BlobStore:
     blobs: BlobStore = request.app.state.blobs
     return blobs
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_intelgraph(request: Request) -> IntelGraph | None:
+async def get_intelgraph(request: Request) -> IntelGraph | None:
     client: IntelGraph | None = request.app.state.intelgraph
     return client
 
 
-def get_page(
+async def get_lanes(request: Request) -> Lanes:
+    lanes: Lanes = request.app.state.lanes
+    return lanes
+
+
+async def get_upload_limits(request: Request) -> UploadLimits:
+    return UploadLimits(request.app.state.parser)
+
+
+async def get_page(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,
@@ -102,3 +113,5 @@ IntelGraphDep = Annotated[IntelGraph | None, Depends(get_intelgraph)]
 PageDep = Annotated[Page, Depends(get_page)]
 BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+LanesDep = Annotated[Lanes, Depends(get_lanes)]
+UploadLimitsDep = Annotated[UploadLimits, Depends(get_upload_limits)]

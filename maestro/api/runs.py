@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from maestro.api.deps import DatabaseDep, IntelGraphDep, PageDep
 from maestro.api.responses import json_response, page_response
+from maestro.db.engine import Database
 from maestro.errors import PreconditionFailed
 from maestro.models import (
     ErrorBody,
@@ -49,9 +51,13 @@ def _matches_none(header: str, tag: str) -> bool:
 
 
 @router.post("", status_code=201, response_model=Run, responses=_ERRORS)
-def create_run(body: RunCreate, db: DatabaseDep, intelgraph: IntelGraphDep) -> Response:
-    if intelgraph is not None:
-        intelgraph.verify(body.related_entity_ids, body.related_decision_ids)
+async def create_run(body: RunCreate, db: DatabaseDep, intelgraph: IntelGraphDep) -> Response:
+    if intelgraph is not None:  # on the event loop: a stalled IntelGraph holds no worker thread
+        await intelgraph.verify(body.related_entity_ids, body.related_decision_ids)
+    return await run_in_threadpool(_create_run, db, body)
+
+
+def _create_run(db: Database, body: RunCreate) -> Response:
     with db.write() as session:
         run, version = run_service.create_run(session, body)
     return json_response(run, 201, {"Location": f"/maestro/runs/{run.id}", "ETag": run_service.etag(version)})
@@ -101,7 +107,7 @@ def get_run(run_id: str, db: DatabaseDep, if_none_match: Annotated[str | None, H
     response_model=Run,
     responses={**_ERRORS, 409: {"model": ErrorBody}, 412: {"model": ErrorBody}},
 )
-def update_run(
+async def update_run(
     run_id: str,
     body: RunUpdate,
     db: DatabaseDep,
@@ -110,7 +116,11 @@ def update_run(
 ) -> Response:
     versions = _parse_if_match(if_match)
     if intelgraph is not None:
-        intelgraph.verify(body.related_entity_ids, body.related_decision_ids)
+        await intelgraph.verify(body.related_entity_ids, body.related_decision_ids)
+    return await run_in_threadpool(_update_run, db, run_id, body, versions)
+
+
+def _update_run(db: Database, run_id: str, body: RunUpdate, versions: list[int] | None) -> Response:
     with db.write() as session:
         run, version = run_service.update_run(session, run_id, body, if_match=versions)
     return json_response(run, headers={"ETag": run_service.etag(version)})

@@ -24,12 +24,13 @@ from maestro.db.engine import Database
 from maestro.errors import ArtifactNotFound, Conflict, RunNotFound, ValidationFailed
 from maestro.evidence.model import Evidence, Finding, ParsedEvidence, ParseOptions, VerifiedFlags
 from maestro.evidence.purl import indexable, split_purl
-from maestro.evidence.registry import parse_evidence, verified_flags
+from maestro.evidence.registry import verified_flags
 from maestro.ids import uuid7
 from maestro.models import Artifact, ArtifactCreate, ArtifactEvidence, ArtifactKind
 from maestro.services import artifacts as artifact_service
 from maestro.services import keys as key_service
 from maestro.services.artifacts import new_artifact_values
+from maestro.services.parsing import Parser
 from maestro.services.rows import artifact_from_row
 from maestro.storage import evidence as evidence_store
 
@@ -46,7 +47,9 @@ _KIND_FLAGS = {
 
 @dataclass(frozen=True, slots=True)
 class UploadLimits:
-    max_parse_bytes: int
+    """How an upload's content is parsed: sizes, memory, time and concurrency (``Parser``)."""
+
+    parser: Parser
 
 
 def declared_hash(content_hash: str | None) -> tuple[str, str] | None:
@@ -120,22 +123,8 @@ def _contradictions(
 
 
 def _parse(spool: Spool, kind: ArtifactKind, options: ParseOptions, limits: UploadLimits) -> ParsedEvidence:
-    data = spool.read_bytes(limits.max_parse_bytes)
-    if data is None:
-        evidence = Evidence(
-            format="unparsed",
-            evidence_type="other",
-            valid=False,
-            errors=[
-                Finding(
-                    location="/",
-                    message=f"content over {limits.max_parse_bytes} bytes is stored but not parsed",
-                )
-            ],
-            summary={"size": spool.size},
-        )
-        return ParsedEvidence(evidence=evidence)
-    return parse_evidence(data, options, declared_kind=kind.value)
+    spool.close()
+    return limits.parser.parse(spool.path, spool.size, options, kind.value)
 
 
 def _evidence_for(
