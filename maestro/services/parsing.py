@@ -38,9 +38,12 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+import orjson
+
 from maestro.config import Settings
 from maestro.errors import Overloaded
-from maestro.evidence.model import Evidence, Finding, ParsedEvidence, ParseOptions
+from maestro.evidence.common import gc_paused
+from maestro.evidence.model import Component, Evidence, Finding, ParsedEvidence, ParseOptions
 from maestro.evidence.registry import parse_evidence
 
 log = logging.getLogger("maestro.parse")
@@ -173,8 +176,7 @@ class Parser:
             )
         if status != _OK:
             return unparsed(size, self._over_memory())
-        parsed: ParsedEvidence = pickle.loads(body)  # our own worker's answer, never a client's
-        return parsed
+        return _decode(body)
 
     def _over_memory(self) -> str:
         limit = self.budget.max_memory
@@ -209,6 +211,24 @@ def _ran_out_of_memory(evidence: Evidence) -> bool:
     return False
 
 
+def _encode(parsed: ParsedEvidence) -> bytes:
+    """The evidence pickled, then the components as JSON rows: pickling 500k dataclasses
+    took 9 s (one memo entry and a Python-level reduce per object), this 0.5 s."""
+    with gc_paused():
+        evidence = pickle.dumps(parsed.evidence, protocol=pickle.HIGHEST_PROTOCOL)
+        rows = orjson.dumps([(c.name, c.purl, c.version, c.hashes, c.licenses) for c in parsed.components])
+    return len(evidence).to_bytes(8, "big") + evidence + rows
+
+
+def _decode(body: bytes) -> ParsedEvidence:
+    """``_encode`` reversed (our own worker's answer, never a client's bytes)."""
+    split = 8 + int.from_bytes(body[:8], "big")
+    with gc_paused():  # hundreds of thousands of small containers: no collection passes meanwhile
+        evidence: Evidence = pickle.loads(body[8:split])
+        components = [Component(*row) for row in orjson.loads(body[split:])]
+    return ParsedEvidence(evidence, components)
+
+
 def _work(path: str, options: ParseOptions, kind: str, memory: int, cap: int, out: Connection) -> None:
     """The worker process: a hard memory limit as a backstop for an allocation burst
     between two of the parent's polls, then parse and answer with a status byte and
@@ -224,7 +244,7 @@ def _work(path: str, options: ParseOptions, kind: str, memory: int, cap: int, ou
         if _ran_out_of_memory(parsed.evidence):
             out.send_bytes(_OVER_MEMORY)
             return
-        answer = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+        answer = _encode(parsed)
     except MemoryError:
         out.send_bytes(_OVER_MEMORY)
         return
