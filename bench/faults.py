@@ -70,8 +70,10 @@ def figures(label: str, samples: list[tuple[float, str]]) -> str:
 
 
 def s3_settings(endpoint: str, bucket: str, mode: str) -> dict[str, Any]:
-    base = {"blob_url": f"s3://{bucket}/b", "s3_endpoint_url": endpoint, "s3_region": "us-east-1",
-            "s3_access_key_id": "test", "s3_secret_access_key": "test"}  # fmt: skip
+    base: dict[str, Any] = {
+        "blob_url": f"s3://{bucket}/b", "s3_endpoint_url": endpoint, "s3_region": "us-east-1",
+        "s3_access_key_id": "test", "s3_secret_access_key": "test",
+    }  # fmt: skip
     if mode == "fast":
         base |= {"s3_read_timeout": 1.0, "s3_max_attempts": 1, "s3_pool_timeout": 0.5}
     return base
