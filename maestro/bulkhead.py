@@ -44,11 +44,6 @@ class Lane:
             self._limiters.set(pair)
         return pair
 
-    def in_use(self) -> int:
-        """Calls in flight in this lane on the current event loop."""
-        admission, _ = self._pair()
-        return int(admission.borrowed_tokens)
-
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)`` in a lane thread; the lane's ``busy`` error when no
         slot frees up within ``wait`` seconds."""

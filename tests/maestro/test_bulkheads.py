@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import statistics
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,14 +18,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from maestro.app import create_app
+from maestro.bulkhead import Lane
 from maestro.config import Settings
 from maestro.db.engine import Database
+from maestro.errors import Overloaded
 from tests.maestro.evidence import builders
 from tests.maestro.live_server import LiveServer
 from tests.maestro.seaweed import SeaweedServer
@@ -218,3 +223,42 @@ def test_readyz_reports_a_stalled_intelgraph_without_failing(
     assert body["status"] == "degraded"
     assert body["checks"]["intelgraph"]["status"] in ("timeout", "unavailable")
     assert body["checks"]["database"]["status"] == "ok"
+
+
+def test_a_full_lane_refuses_after_its_wait_and_leaves_the_default_threads_alone() -> None:
+    release = threading.Event()
+    lane = Lane("test", size=2, wait=0.2, busy=lambda: Overloaded("lane full"))
+
+    async def scenario() -> tuple[int, float, BaseException | None]:
+        async with anyio.create_task_group() as group:
+            for _ in range(2):
+                group.start_soon(lane.run, release.wait, 10)
+            await anyio.sleep(0.1)
+            default = anyio.to_thread.current_default_thread_limiter().borrowed_tokens
+            started = time.monotonic()
+            refused: BaseException | None = None
+            try:
+                await lane.run(release.wait, 10)
+            except Overloaded as exc:
+                refused = exc
+            waited = time.monotonic() - started
+            release.set()
+        return int(default), waited, refused
+
+    default, waited, refused = anyio.run(scenario)
+    assert default == 0  # two threads blocked in the lane hold none of the shared tokens
+    assert isinstance(refused, Overloaded)
+    assert 0.15 < waited < 1.0
+
+
+def test_an_s3_that_refuses_is_503_not_500(
+    settings: Settings, maestro_store: Database, s3_settings: dict[str, Any]
+) -> None:
+    broken = settings.model_copy(update={**s3_settings, "blob_url": "s3://no-such-bucket-here/x"})
+    with TestClient(create_app(broken, database=maestro_store)) as client:
+        artifact = _artifact(client)
+        response = client.put(f"/maestro/artifacts/{artifact}/content", content=SBOM)
+        assert response.status_code == 503, response.text
+        assert response.json()["error"] == "dependency_unavailable"
+        assert response.headers["retry-after"] == "5"
+        assert client.get(f"/maestro/artifacts/{artifact}").json()["content"] is None
