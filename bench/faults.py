@@ -19,8 +19,13 @@ before/after comparison. Figures are printed; nothing is written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
+import os
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -36,8 +41,8 @@ import orjson
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-import tests.maestro.live_server as live_server  # noqa: E402
 from tests.maestro.seaweed import SeaweedServer, weed_binary  # noqa: E402
+from tests.maestro.serving_helpers import setting_env, tree_rss  # noqa: E402
 
 MiB = 1024**2
 
@@ -133,10 +138,48 @@ def new_artifact(http: httpx.Client, kind: str) -> str:
     return str(http.post("/maestro/artifacts", json=body).json()["id"])
 
 
-def start(root: Path, work: Path, name: str, settings: dict[str, Any]) -> live_server.LiveServer:
-    live_server.ROOT = root  # serve that checkout's code
-    config = {"data_dir": work / name, "auto_migrate": "true", **settings}
-    return live_server.LiveServer(config, work / f"{name}.log")
+class Server:
+    """``uvicorn maestro.app:app`` from ``root`` (this venv, that checkout's code) in its own session."""
+
+    def __init__(self, root: Path, env: dict[str, str], log: Path) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("MAESTRO_")}
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "maestro.app:app", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--no-access-log", "--log-level", "warning"],
+                cwd=root, env={**clean, **env, "PYTHONPATH": str(root)}, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
+
+    def tree_rss(self) -> int:
+        return tree_rss(self.process.pid)
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+def start(root: Path, work: Path, name: str, settings: dict[str, Any]) -> Server:
+    config = {"data_dir": work / name, "access_log": False, **settings}
+    return Server(root, setting_env(config), work / f"{name}.log")
 
 
 def sbom_zip(members: int, components: int) -> bytes:
@@ -172,7 +215,7 @@ def junit(cases: int) -> bytes:
 
 
 class Peak:
-    def __init__(self, server: live_server.LiveServer) -> None:
+    def __init__(self, server: Server) -> None:
         self.server, self.peak, self._stop = server, 0, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 

@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -31,8 +30,8 @@ from maestro.config import Settings
 from maestro.db.engine import Database
 from maestro.errors import Overloaded
 from tests.maestro.evidence import builders
-from tests.maestro.live_server import LiveServer
 from tests.maestro.seaweed import SeaweedServer
+from tests.maestro.serving_helpers import live_fixture  # noqa: F401 - the live fixture
 
 SBOM = builders.dumps(builders.cyclonedx(3))
 # Short enough for the suite: every S3 call gives up after about 1 s.
@@ -97,25 +96,11 @@ def _probe(http: httpx.Client, until: float) -> list[float]:
     return latencies
 
 
-@pytest.fixture
-def live(maestro_store: Database, tmp_path: Path) -> Iterator[Any]:
-    servers: list[LiveServer] = []
-
-    def start(**settings: Any) -> LiveServer:
-        config = {"database_url": maestro_store.url, "data_dir": tmp_path / "data", **settings}
-        servers.append(LiveServer(config, tmp_path / f"server-{len(servers)}.log"))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
 def test_paused_s3_leaves_healthz_and_lists_at_their_latency(
     live: Any, s3_settings: dict[str, Any], seaweed_server: SeaweedServer
 ) -> None:
     server = live(**s3_settings)
-    with httpx.Client(base_url=server.url, timeout=30) as http, ThreadPoolExecutor(45) as pool:
+    with httpx.Client(base_url=server.base_url, timeout=30) as http, ThreadPoolExecutor(45) as pool:
         artifact = _artifact(http)
         assert http.put(f"/maestro/artifacts/{artifact}/content", content=SBOM).status_code == 201
         normal = _probe(http, time.monotonic() + 0.5)
@@ -198,7 +183,7 @@ def test_stalled_intelgraph_is_503_within_its_budget_and_lists_keep_latency(
 ) -> None:
     server = live(intelgraph_url=silent_intelgraph, **FAST_INTELGRAPH)
     body = {"name": "n", "owner": "o", "related_entity_ids": ["entity-1"]}
-    with httpx.Client(base_url=server.url, timeout=30) as http, ThreadPoolExecutor(50) as pool:
+    with httpx.Client(base_url=server.base_url, timeout=30) as http, ThreadPoolExecutor(50) as pool:
         normal = _probe(http, time.monotonic() + 0.5)
         creates = [pool.submit(_timed, http, "POST", "/maestro/runs", json=body) for _ in range(50)]
         stalled = _probe(http, time.monotonic() + INTELGRAPH_BUDGET)

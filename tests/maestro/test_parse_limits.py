@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from maestro.evidence.model import ParseOptions
 from maestro.services.parsing import ParseBudget, Parser
 from tests.maestro.evidence import builders
 from tests.maestro.live_server import LiveServer
+from tests.maestro.serving_helpers import live_fixture, tree_rss  # noqa: F401 - live_fixture: the live fixture
 
 MiB = 1024**2
 
@@ -41,20 +41,6 @@ def data_archive(members: int, records: int) -> bytes:
 @pytest.fixture(scope="module")
 def medium_zip() -> bytes:
     return data_archive(2, 150_000)  # 1.5 MB; about 100 MiB to parse in one process
-
-
-@pytest.fixture
-def live(maestro_store: Database, tmp_path: Path) -> Iterator[Any]:
-    servers: list[LiveServer] = []
-
-    def start(**settings: Any) -> LiveServer:
-        config = {"database_url": maestro_store.url, "data_dir": tmp_path / "data", **settings}
-        servers.append(LiveServer(config, tmp_path / f"server-{len(servers)}.log"))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def _artifacts(http: httpx.Client, count: int) -> list[str]:
@@ -74,7 +60,7 @@ class PeakRss:
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self.server.tree_rss())
+            self.peak = max(self.peak, tree_rss(self.server.process.pid))
             self._stop.wait(0.02)
 
     def __enter__(self) -> PeakRss:
@@ -89,9 +75,9 @@ class PeakRss:
 def test_eight_concurrent_archive_parses_stay_within_the_budget(live: Any, medium_zip: bytes) -> None:
     budget = 192 * MiB
     server = live(max_parse_memory=budget, max_concurrent_parses=2, parse_queue_timeout=60)
-    with httpx.Client(base_url=server.url, timeout=120) as http, ThreadPoolExecutor(8) as pool:
+    with httpx.Client(base_url=server.base_url, timeout=120) as http, ThreadPoolExecutor(8) as pool:
         ids = _artifacts(http, 8)
-        baseline = server.tree_rss()
+        baseline = tree_rss(server.process.pid)
         with PeakRss(server) as rss:
             put = lambda i: http.put(f"/maestro/artifacts/{i}/content", content=medium_zip)  # noqa: E731
             answers = list(pool.map(put, ids))
@@ -125,7 +111,7 @@ def test_a_parse_over_the_memory_budget_is_stored_unparsed(
 def test_excess_parses_wait_then_get_503_with_retry_after(live: Any) -> None:
     slow = data_archive(3, 200_000)  # about a second of parsing
     server = live(max_concurrent_parses=1, parse_queue_timeout=0.3)
-    with httpx.Client(base_url=server.url, timeout=120) as http, ThreadPoolExecutor(3) as pool:
+    with httpx.Client(base_url=server.base_url, timeout=120) as http, ThreadPoolExecutor(3) as pool:
         ids = _artifacts(http, 3)
         answers = list(pool.map(lambda i: http.put(f"/maestro/artifacts/{i}/content", content=slow), ids))
         codes = sorted(a.status_code for a in answers)
