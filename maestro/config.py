@@ -88,9 +88,9 @@ class Settings(BaseSettings):
         default=128 * 1024**2, ge=1, description="Content larger than this is stored but not parsed."
     )
     max_parse_memory: int = Field(
-        default=1024**3,
+        default=2 * 1024**3,
         ge=64 * 1024**2,
-        description="Memory one parse may use (enforced by the kernel in the parse worker).",
+        description="Memory one parse may use (its worker process is stopped past it).",
     )
     parse_timeout: float = Field(default=120.0, gt=0, le=3600, description="Seconds one parse may run.")
     max_concurrent_parses: int = Field(default=2, ge=1, le=64, description="Parses running at once.")

@@ -1,4 +1,4 @@
-"""Parsing an upload with a memory and time budget the kernel enforces.
+"""Parsing an upload in a worker process, with a memory budget, a time limit and a turn.
 
 Measured in-process, parse memory had no useful bound: a 3.7 MB zip under the
 ratio limit cost +366 MiB, eight in parallel +2.1 GB, a 54 MB JUnit file
@@ -59,7 +59,7 @@ _CONTEXT = multiprocessing.get_context("forkserver")
 @dataclass(frozen=True, slots=True)
 class ParseBudget:
     max_bytes: int = 128 * 1024**2
-    max_memory: int = 1024**3
+    max_memory: int = 2 * 1024**3
     timeout: float = 120.0
     concurrency: int = 2
     queue_timeout: float = 10.0
