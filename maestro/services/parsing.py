@@ -1,4 +1,4 @@
-"""Parsing an upload in a worker process, with a memory budget, a time limit and a turn.
+"""Parsing an upload in a worker process: a memory budget, a time limit, a few at a time.
 
 Measured in-process, parse memory had no useful bound: a 3.7 MB zip under the
 ratio limit cost +366 MiB, eight in parallel +2.1 GB, a 54 MB JUnit file
