@@ -8,7 +8,7 @@ SQLite) on 127.0.0.1, then:
 s3     45 concurrent downloads while SeaweedFS is SIGSTOPped, measuring /healthz
        and GET /maestro/runs latency meanwhile; one upload during the stall;
        /readyz latency during the stall.
-parse  peak RSS of the server's whole process tree (server, forkserver, parse
+parse  peak memory (PSS) of the server's whole process tree (server, forkserver, parse
        workers) for a zip that expands a lot, 8 of them in parallel, and a large
        JUnit file.
 
@@ -245,7 +245,7 @@ def bench_parse(root: Path, work: Path) -> None:
         "8 x that zip at once": (data_zip, 8),
         "JUnit 350k cases": (junit(350_000), 1),
     }
-    print(f"parse memory (server tree RSS, server from {root}):")
+    print(f"parse memory (server process tree, PSS; server from {root}):")
     for label, (data, parallel) in cases.items():
         settings = {"max_upload_bytes": 512 * MiB, "parse_queue_timeout": 600}
         server = start(root, work, f"parse-{parallel}-{len(data)}", settings)
