@@ -79,6 +79,23 @@ class SeaweedServer:
         """SIGSTOP the whole server: it keeps its sockets (the kernel still completes TCP
         handshakes into the listen backlog) but answers nothing, like a hung S3."""
         os.killpg(self.process.pid, signal.SIGSTOP)
+        # The stop is asynchronous: each thread stops when next scheduled. Wait until all have,
+        # or a request sent right away may still be answered.
+        deadline = time.monotonic() + 5
+        while not self._all_stopped():
+            if time.monotonic() > deadline:
+                raise RuntimeError("SeaweedFS did not stop")
+            time.sleep(0.01)
+
+    def _all_stopped(self) -> bool:
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            try:
+                state = (task / "stat").read_text().rpartition(")")[2].split()[0]
+            except OSError:
+                continue  # a thread that just exited
+            if state not in ("T", "t"):
+                return False
+        return True
 
     def resume(self) -> None:
         os.killpg(self.process.pid, signal.SIGCONT)
