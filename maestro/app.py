@@ -23,6 +23,7 @@ from maestro.api.idempotency import IdempotencyMiddleware
 from maestro.api.middleware import RequestContextMiddleware
 from maestro.api.openapi import openapi_builder
 from maestro.blobs import open_blob_store
+from maestro.blobs.spool import sweep_stale
 from maestro.config import Settings, get_settings
 from maestro.db import migrate
 from maestro.db.engine import Database
@@ -51,6 +52,20 @@ def prepare_database(db: Database, settings: Settings) -> None:
         )
 
 
+def sweep_spool(settings: Settings) -> None:
+    """Remove upload spool files a crashed process left (uploads in flight are spared)."""
+    removed = sweep_stale(settings.spool_dir())
+    if removed:
+        log.info(
+            "removed stale upload spool files",
+            extra={
+                "count": len(removed),
+                "bytes": sum(s.size for s in removed),
+                "dir": str(settings.spool_dir()),
+            },
+        )
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -64,6 +79,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         prepare_database(db, settings)
+        sweep_spool(settings)
         yield
         if intelgraph is not None:
             intelgraph.close()

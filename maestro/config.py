@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     max_parse_bytes: int = Field(
         default=128 * 1024**2, ge=1, description="Content larger than this is stored but not parsed."
     )
+    min_free_bytes: int = Field(
+        default=100 * 1024**2,
+        ge=0,
+        description="/readyz reports not ready when the data directory's or local blob store's "
+        "device has less free space than this; 0 turns the check off.",
+    )
     intelgraph_url: HttpUrl | None = Field(
         default=None,
         description="When set, entity/decision ids are checked against this IntelGraph API.",

@@ -7,8 +7,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from maestro.api.deps import BlobStoreDep, DatabaseDep
+from maestro.api.deps import BlobStoreDep, DatabaseDep, SettingsDep
+from maestro.blobs.base import BlobStore
+from maestro.config import Settings
+from maestro.db.engine import Database
 from maestro.db.migrate import current_revision, head_revision
+from maestro.diskspace import low_space
 
 router = APIRouter(tags=["health"])
 
@@ -19,10 +23,31 @@ def check_liveness() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _storage_problem(db: Database, blobs: BlobStore, settings: Settings) -> JSONResponse | None:
+    """Writes would be lost (the SQLite file changed underneath) or fail soon (disk low)."""
+    problem = db.file_problem()
+    if problem is not None:
+        detail = f"{problem}; writes are refused: restore the data directory and restart the server"
+        return _unavailable(detail, "database_file_changed")
+    places = [settings.data_dir]
+    if db.sqlite_path is not None:
+        places.append(db.sqlite_path.parent)
+    if (local := getattr(blobs, "root", None)) is not None:
+        places.append(local)
+    low = low_space(places, settings.min_free_bytes)
+    return None if low is None else _unavailable(low, "low_disk_space")
+
+
+def _unavailable(detail: str, error: str) -> JSONResponse:
+    return JSONResponse({"status": "unavailable", "detail": detail, "error": error}, status_code=503)
+
+
 @router.get("/readyz")
-def check_readiness(db: DatabaseDep, blobs: BlobStoreDep) -> JSONResponse:
-    """The database answers, its schema is the one this code expects, and the blob store
-    is usable."""
+def check_readiness(db: DatabaseDep, blobs: BlobStoreDep, settings: SettingsDep) -> JSONResponse:
+    """The database answers, its schema is the one this code expects, its file is still the
+    one the server opened, the disk has room, and the blob store is usable."""
+    if (storage_problem := _storage_problem(db, blobs, settings)) is not None:
+        return storage_problem
     head = head_revision()
     try:
         with db.engine.connect() as conn:
