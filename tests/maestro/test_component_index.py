@@ -115,7 +115,7 @@ def test_a_small_write_goes_between_batches(
 ) -> None:
     """A create issued while batch 1 is being written completes before the upload does."""
     if maestro_store.dialect != "sqlite":
-        pytest.skip("PostgreSQL writes the index in one transaction that blocks no other writer")
+        pytest.skip("not applicable to PostgreSQL: one index transaction there blocks no other writer")
     artifact_id = new_sbom()
     order: list[str] = []
     started = threading.Event()

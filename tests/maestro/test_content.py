@@ -254,7 +254,7 @@ def test_corrupted_bytes_are_never_served(
     app_client: TestClient, new_artifact: Callable[..., Any], blob_backend: str
 ) -> None:
     if blob_backend != "local":
-        pytest.skip("corrupts a file on disk")
+        pytest.skip("not applicable to S3: corrupts a file of the local blob store")
     artifact = new_artifact()
     put(app_client, artifact["id"], SBOM)
     blobs = app_client.app.state.blobs  # type: ignore[attr-defined]

@@ -44,6 +44,9 @@ def test_removed_data_directory_refuses_writes(embedded: tuple[TestClient, Path]
     assert body["error"] == "database_file_changed"
     assert str(data_dir / "maestro.db") in body["detail"]
     assert "removed" in body["detail"]
+    keyed = client.post("/maestro/runs", json=RUN, headers={"Idempotency-Key": "k1"})
+    assert keyed.status_code == 503  # the idempotency record's write is refused alike
+    assert keyed.json()["error"] == "database_file_changed"
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["error"] == "database_file_changed"

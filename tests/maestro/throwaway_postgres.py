@@ -79,6 +79,15 @@ def _server_user() -> pwd.struct_passwd | None:
     return None
 
 
+def _reachable_tmp() -> str:
+    """The temporary directory, if every user can pass through it (the server user must
+    reach its cluster); else /tmp. A private TMPDIR such as /root/tmp is common for root."""
+    base = Path(tempfile.gettempdir()).resolve()
+    if os.geteuid() != 0 or all(p.stat().st_mode & 0o001 for p in (base, *base.parents)):
+        return str(base)
+    return "/tmp"
+
+
 def _write_wrapper(path: Path, pg_ctl: Path, user: pwd.struct_passwd) -> None:
     """A root-owned script that runs pg_ctl as ``user`` (initdb and postgres refuse root).
     ``cd /`` because the server user may not be allowed into the caller's directory."""
@@ -114,7 +123,7 @@ def throwaway_postgres() -> Iterator[str]:
 
     pg_ctl = find_pg_ctl()
     assert pg_ctl is not None, unavailable_reason()
-    root = Path(tempfile.mkdtemp(prefix="maestro-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="maestro-pg-", dir=_reachable_tmp()))
     root.chmod(0o755)
     cluster = root / "cluster"
     cluster.mkdir(mode=0o700)
