@@ -7,7 +7,9 @@ The order matters for "loses nothing, keeps nothing half-written":
 3. the blob row is leased in its own transaction, then the bytes go to the store;
 4. one transaction attaches content, evidence and the component index to the
    artifact. A failure before 4 leaves at most an unreferenced, leased blob that
-   garbage collection removes once the lease lapses.
+   garbage collection removes once the lease lapses. (On SQLite a large index is
+   written in batches first, hidden until that transaction attaches the content:
+   see ``component_index``.)
 """
 
 from __future__ import annotations
