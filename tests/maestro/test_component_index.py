@@ -232,3 +232,27 @@ def test_a_live_claim_is_409_and_a_lapsed_one_is_taken_over(
     assert _put(client, lapsed).status_code == 201
     assert _rows(maestro_store, lapsed) == COMPONENTS  # the dead upload's two rows are gone
     assert [m["artifact_id"] for m in _found(client)] == [lapsed]
+
+
+def test_on_postgresql_an_open_index_transaction_blocks_no_create(
+    client: TestClient, maestro_store: Database, new_sbom: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if maestro_store.dialect != "postgresql":
+        pytest.skip("not applicable to SQLite: it has one writer at a time, hence the batches")
+    artifact_id = new_sbom()
+    created: list[int] = []
+    real_insert = evidence_store.insert_components
+
+    def insert_then_create(session: Any, rows: Any) -> None:
+        real_insert(session, rows)  # the index is written but not committed: its transaction is open
+        other = threading.Thread(
+            target=lambda: created.append(
+                client.post("/maestro/runs", json={"name": "s", "owner": "o"}).status_code
+            )
+        )
+        other.start()
+        other.join(timeout=60)
+
+    monkeypatch.setattr(evidence_store, "insert_components", insert_then_create)
+    assert _put(client, artifact_id).status_code == 201
+    assert created == [201]  # finished while the index transaction was still open
