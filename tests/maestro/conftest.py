@@ -45,6 +45,23 @@ ROOT = Path(__file__).resolve().parents[2]
 ALL_FLAGS = {"sbom_present": True, "slsa_provenance_present": True, "risk_assessment_present": True}
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.only(backend="sqlite")`` (or ``blob_backend="local"``): the other
+    parametrizations are combinations that cannot exist, deselected rather than skipped
+    so the skip count stays a list of what was not tested."""
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("only")
+        params = getattr(item, "callspec", None)
+        wanted = marker.kwargs if marker else {}
+        given = params.params if params else {}
+        mismatch = any(name in given and given[name] != value for name, value in wanted.items())
+        (drop if mismatch else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     """The shared corpus of real evidence files (never copied into the project)."""

@@ -110,12 +110,11 @@ def test_readers_never_see_half_an_index(
     assert len(_found(client)) == 1
 
 
+@pytest.mark.only(backend="sqlite")  # PostgreSQL writes the index in one transaction
 def test_a_small_write_goes_between_batches(
     client: TestClient, maestro_store: Database, new_sbom: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A create issued while batch 1 is being written completes before the upload does."""
-    if maestro_store.dialect != "sqlite":
-        pytest.skip("not applicable to PostgreSQL: one index transaction there blocks no other writer")
     artifact_id = new_sbom()
     order: list[str] = []
     started = threading.Event()
@@ -234,11 +233,10 @@ def test_a_live_claim_is_409_and_a_lapsed_one_is_taken_over(
     assert [m["artifact_id"] for m in _found(client)] == [lapsed]
 
 
+@pytest.mark.only(backend="postgresql")
 def test_on_postgresql_an_open_index_transaction_blocks_no_create(
     client: TestClient, maestro_store: Database, new_sbom: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if maestro_store.dialect != "postgresql":
-        pytest.skip("not applicable to SQLite: it has one writer at a time, hence the batches")
     artifact_id = new_sbom()
     created: list[int] = []
     real_insert = evidence_store.insert_components
