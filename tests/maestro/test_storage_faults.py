@@ -163,6 +163,8 @@ def test_full_disk_database_write_is_507_then_recovers(
         assert refused.json()["error"] == "insufficient_storage"
         assert str(data_dir) in refused.json()["detail"]
         assert "database or disk is full" in capfd.readouterr().err  # SQLite's own words, logged
+        keyed = client.post("/maestro/runs", json=big, headers={"Idempotency-Key": "full-1"})
+        assert keyed.status_code == 507  # with a key too, not a 500
         filler.unlink()
         assert client.post("/maestro/runs", json=big).status_code == 201
         assert client.get("/readyz").status_code == 200
