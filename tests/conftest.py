@@ -30,8 +30,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if not lines:
         return
     terminalreporter.section("skipped tests, by reason")
-    terminalreporter.write_line(
-        "(each says what would run it; 'not applicable' is a combination that cannot run)"
-    )
     for line in lines:
         terminalreporter.write_line(line)
