@@ -28,7 +28,7 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from evidence import Server, cyclonedx_json, database_url, new_artifact  # noqa: E402
+from evidence import PG_ADMIN, PG_DB, Server, cyclonedx_json, database_url, new_artifact  # noqa: E402
 
 
 def _creates(url: str, stop: threading.Event, interval: float, out: list[tuple[float, float, int]]) -> None:
@@ -116,6 +116,15 @@ def measure(url: str, components: int) -> dict[str, Any]:
     }
 
 
+def _drop_scratch_database() -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--components", type=int, default=500_000)
@@ -134,6 +143,8 @@ def main() -> None:
             result = {"db": args.db, **measure(server.url, args.components)}
         finally:
             server.stop()
+            if args.db == "postgres":
+                _drop_scratch_database()
     print(json.dumps(result, indent=2))
     out = BENCH / "results" / f"ingest-contention-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(exist_ok=True)
