@@ -6,7 +6,7 @@ So on SQLite an index larger than one batch is written in transactions of
 ``BATCH`` rows, pausing between them so waiting writers get their turn.
 
 Readers never see half of it, because the component index only shows artifacts
-whose content is attached (``storage.evidence._visible``), and the content is
+whose content is attached (``storage.evidence.visible``), and the content is
 attached in the transaction that ends the indexing. Meanwhile the upload holds a
 claim on the artifact (``component_index_claims``), renewed with every batch:
 a second upload of the same artifact is refused with 409 while it is live, and

@@ -113,7 +113,7 @@ def delete_components_of(session: Session, artifact_id: str, limit: int | None =
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _visible(stmt: Select[Any]) -> Select[Any]:
+def visible(stmt: Select[Any]) -> Select[Any]:
     """Only components of artifacts whose content is attached: an SBOM being indexed in
     batches attaches its content in the transaction that ends the indexing, so a reader
     sees all of an artifact's index or none of it."""
@@ -146,7 +146,7 @@ def find_components(
     version: str | None = None,
 ) -> Sequence[Row[Any]]:
     c = components_t.c
-    stmt = _visible(select(components_t))
+    stmt = visible(select(components_t))
     if purl is not None:
         stmt = stmt.where(c.purl == purl)
     if purl_base is not None:
@@ -160,7 +160,7 @@ def find_components(
 
 def components_of_run(session: Session, run_id: str) -> Sequence[Row[Any]]:
     c = components_t.c
-    stmt = _visible(select(c.purl, c.purl_base, c.name, c.version)).where(c.run_id == run_id)
+    stmt = visible(select(c.purl, c.purl_base, c.name, c.version)).where(c.run_id == run_id)
     return list(session.execute(stmt))
 
 

@@ -19,8 +19,10 @@ from sqlalchemy import func, insert, select
 from maestro import storage
 from maestro.db.engine import Database
 from maestro.errors import DependencyUnavailable
+from maestro.pagination import Page
 from maestro.services import component_index
 from maestro.storage import evidence as evidence_store
+from maestro.storage import evidence_views
 from tests.maestro.evidence import builders
 
 SBOM = builders.dumps(builders.cyclonedx(10))
@@ -91,8 +93,10 @@ def test_readers_never_see_half_an_index(
 
     def insert_and_look(session: Any, rows: Any) -> None:
         # Runs inside a write transaction; the reader sees what earlier batches committed.
-        with maestro_store.read() as reader:
+        with maestro_store.read() as reader:  # every reader of the index: search, per artifact, diff
             visible = len(evidence_store.components_of_run(reader, run_id))
+            visible += len(evidence_views.components_page(reader, artifact_id, Page()))
+            visible += len(list(evidence_views.diff_rows(reader, run_id, run_id)))
             digest = storage.get_artifact(reader, artifact_id).content_digest
         seen.append((_rows(maestro_store, artifact_id), visible, digest))
         real_insert(session, rows)
