@@ -71,11 +71,14 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
         # Let SQLAlchemy's "begin" event below issue BEGIN, not the driver.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        # busy_timeout first: switching a new file to WAL takes a lock, and a second
+        # connection doing the same without a busy handler fails at once ("database is
+        # locked"), as replicas starting together on an empty data directory did.
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         if not in_memory:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
