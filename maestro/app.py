@@ -23,6 +23,7 @@ from maestro.api.idempotency import IdempotencyMiddleware
 from maestro.api.middleware import RequestContextMiddleware
 from maestro.api.openapi import openapi_builder
 from maestro.blobs import open_blob_store
+from maestro.blobs.spool import sweep_stale
 from maestro.bulkhead import Lanes
 from maestro.config import Settings, get_settings
 from maestro.db import migrate
@@ -53,6 +54,20 @@ def prepare_database(db: Database, settings: Settings) -> None:
         )
 
 
+def sweep_spool(settings: Settings) -> None:
+    """Remove upload spool files a crashed process left (uploads in flight are spared)."""
+    removed = sweep_stale(settings.spool_dir())
+    if removed:
+        log.info(
+            "removed stale upload spool files",
+            extra={
+                "count": len(removed),
+                "bytes": sum(s.size for s in removed),
+                "dir": str(settings.spool_dir()),
+            },
+        )
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -66,6 +81,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         prepare_database(db, settings)
+        sweep_spool(settings)
         yield
         app.state.readiness.close()
         if intelgraph is not None:
@@ -89,7 +105,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.intelgraph = intelgraph
     app.state.blobs = open_blob_store(settings)
     app.state.parser = Parser(ParseBudget.from_settings(settings))
-    app.state.readiness = health.readiness_for(db, app.state.blobs, intelgraph)
+    app.state.readiness = health.readiness_for(db, app.state.blobs, intelgraph, settings)
     app.state.lanes = Lanes(
         blob_calls=settings.s3_max_concurrency,
         blob_wait=settings.s3_pool_timeout,

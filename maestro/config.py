@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     parse_queue_timeout: float = Field(
         default=10.0, ge=0, le=600, description="Seconds an upload waits for a parse slot before 503."
     )
+    min_free_bytes: int = Field(
+        default=100 * 1024**2,
+        ge=0,
+        description="/readyz reports not ready when the data directory's or local blob store's "
+        "device has less free space than this; 0 turns the check off.",
+    )
     intelgraph_url: HttpUrl | None = Field(
         default=None,
         description="When set, entity/decision ids are checked against this IntelGraph API.",

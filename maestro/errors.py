@@ -17,7 +17,9 @@ same class, so a caller catches ``RunNotFound`` whichever side it is on.
      ├── RangeNotSatisfiable            416 range_not_satisfiable
      ├── ContentCorrupt                 500 content_corrupt
      ├── SchemaError                    500 schema_error
+     ├── InsufficientStorage            507 insufficient_storage
      ├── DependencyUnavailable          503 dependency_unavailable
+     │    └── DatabaseFileChanged       503 database_file_changed
      └── Overloaded                     503 overloaded
 
 A 503 carries ``Retry-After`` (``retry_after`` seconds): how soon trying again
@@ -183,6 +185,22 @@ class Overloaded(MaestroError):
     retry_after = 2
 
 
+class DatabaseFileChanged(DependencyUnavailable):
+    """The SQLite file was removed or replaced under the running server: a write now
+    would land in a file nobody will read again, so none is accepted."""
+
+    code = "database_file_changed"
+    default_detail = "The database file was removed or replaced; restart the server"
+
+
+class InsufficientStorage(MaestroError):
+    """A disk Maestro writes to is full (ENOSPC): the request kept nothing."""
+
+    status_code = 507
+    code = "insufficient_storage"
+    default_detail = "No space left on the server's storage; nothing was kept"
+
+
 # For bodies without a known code (a proxy's 404, an old server): the generic class per status.
 _FALLBACK: tuple[type[MaestroError], ...] = (
     NotFound,
@@ -192,4 +210,5 @@ _FALLBACK: tuple[type[MaestroError], ...] = (
     PayloadTooLarge,
     RangeNotSatisfiable,
     DependencyUnavailable,
+    InsufficientStorage,
 )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.maestro.databases import POSTGRES_ENV, postgres_url
+from tests.maestro.databases import postgres_plan
+from tests.maestro.skips import summary_lines
 
 _COMMON = {
     "deadline": None,
@@ -19,6 +21,14 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    if postgres_url():
-        return "maestro databases: sqlite and postgresql"
-    return f"maestro databases: sqlite only (set {POSTGRES_ENV} to run the PostgreSQL half too)"
+    return f"maestro databases: {postgres_plan()}"
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Skips grouped by reason at the end of the run, each reason saying how to run them."""
+    lines = summary_lines(terminalreporter.stats.get("skipped", []))
+    if not lines:
+        return
+    terminalreporter.section("skipped tests, by reason")
+    for line in lines:
+        terminalreporter.write_line(line)

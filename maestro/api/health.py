@@ -27,8 +27,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from maestro.blobs.base import BlobStore
+from maestro.config import Settings
 from maestro.db.engine import Database
 from maestro.db.migrate import current_revision, head_revision
+from maestro.diskspace import low_space
 from maestro.errors import DependencyUnavailable
 from maestro.services.intelgraph import IntelGraph
 
@@ -184,8 +186,32 @@ def intelgraph_check(intelgraph: IntelGraph) -> Check:
     return Check("intelgraph", run, required=False)
 
 
-def readiness_for(db: Database, blobs: BlobStore, intelgraph: IntelGraph | None) -> Readiness:
-    checks = [database_check(db), blob_check(blobs)]
+def storage_check(db: Database, blobs: BlobStore, settings: Settings) -> Check:
+    """Writes would be lost (the SQLite file changed underneath) or fail soon (disk low).
+    First in the list, so its failure is the one /readyz names."""
+
+    def run() -> dict[str, Any]:
+        problem = db.file_problem()
+        if problem is not None:
+            detail = f"{problem}; writes are refused: restore the data directory and restart the server"
+            raise CheckFailed("database_file_changed", detail)
+        places = [settings.data_dir]
+        if db.sqlite_path is not None:
+            places.append(db.sqlite_path.parent)
+        if (local := getattr(blobs, "root", None)) is not None:
+            places.append(local)
+        low = low_space(places, settings.min_free_bytes)
+        if low is not None:
+            raise CheckFailed("low_disk_space", low)
+        return {"value": "ok"}
+
+    return Check("storage", run)
+
+
+def readiness_for(
+    db: Database, blobs: BlobStore, intelgraph: IntelGraph | None, settings: Settings
+) -> Readiness:
+    checks = [storage_check(db, blobs, settings), database_check(db), blob_check(blobs)]
     if intelgraph is not None:
         checks.append(intelgraph_check(intelgraph))
     return Readiness(checks)

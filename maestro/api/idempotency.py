@@ -149,6 +149,8 @@ async def _after_response(
             "Idempotency-Key outcome not recorded: database unavailable",
             extra={"step": step.__name__, "cause": type(exc.orig).__name__},
         )
+    except MaestroError as exc:  # the database refused the write (disk full, file replaced)
+        log.error("Idempotency-Key outcome not recorded", extra={"step": step.__name__, "cause": exc.detail})
 
 
 async def _drain(receive: Receive, digest: RequestDigest) -> None:

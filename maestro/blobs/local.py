@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from maestro.blobs.base import BlobMissing, check_digest, digest_parts
+from maestro.blobs.spool import disk_errors
 
 
 def fsync_dir(path: Path) -> None:
@@ -23,6 +24,22 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _copy_into(source: Path, target: Path) -> None:
+    """Spool on another file system: copy into a sibling temp file, then rename."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            while chunk := src.read(1 << 20):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class LocalBlobStore:
@@ -38,21 +55,15 @@ class LocalBlobStore:
         target = self._path(digest)
         if target.exists():
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(source, "rb") as handle:
-            os.fsync(handle.fileno())
-        if source.stat().st_dev == target.parent.stat().st_dev:
-            os.replace(source, target)
-        else:  # spool on another file system: copy into a sibling temp, then rename
-            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-            tmp = Path(name)
-            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-                while chunk := src.read(1 << 20):
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-        fsync_dir(target.parent)
+        with disk_errors(self.root):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(source, "rb") as handle:
+                os.fsync(handle.fileno())
+            if source.stat().st_dev == target.parent.stat().st_dev:
+                os.replace(source, target)
+            else:
+                _copy_into(source, target)
+            fsync_dir(target.parent)
         return True
 
     def exists(self, digest: str) -> bool:

@@ -10,6 +10,8 @@ write.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -19,12 +21,17 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from maestro.db import jsonb
+from maestro.errors import DatabaseFileChanged, InsufficientStorage
 
+log = logging.getLogger("maestro.db")
 _WRITE = "maestro_write"
+_SQLITE_FULL = 13  # sqlite3.SQLITE_FULL: the unix VFS reports ENOSPC as this
+_PG_DISK_FULL = "53100"  # SQLSTATE disk_full
 
 
 def _json_dumps(value: Any) -> str:
@@ -65,11 +72,14 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
         # Let SQLAlchemy's "begin" event below issue BEGIN, not the driver.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        # busy_timeout first: switching a new file to WAL takes a lock, and a second
+        # connection doing the same without a busy handler fails at once ("database is
+        # locked"), as replicas starting together on an empty data directory did.
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         if not in_memory:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -78,6 +88,28 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a file-backed SQLite URL, else None."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    return Path(database).resolve()
+
+
+def _file_identity(path: Path) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino
+
+
+def is_disk_full(exc: OperationalError) -> bool:
+    orig = exc.orig
+    return (
+        getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL
+        or getattr(orig, "sqlstate", None) == _PG_DISK_FULL
+    )
 
 
 class Database:
@@ -93,6 +125,44 @@ class Database:
             threading.Lock() if self.dialect == "sqlite" else nullcontext()
         )
         self._write = sessionmaker(write_engine, expire_on_commit=False, autoflush=False)
+        self.sqlite_path = sqlite_file(url)
+        self._identity: tuple[int, int] | None = None
+        if self.sqlite_path is not None:
+            event.listen(self.engine, "connect", self._remember_file)
+
+    def _remember_file(self, _dbapi_conn: Any, _record: Any) -> None:
+        """The identity of the file the first connection opened: the one every write must reach."""
+        if self._identity is None and self.sqlite_path is not None:
+            self._identity = _file_identity(self.sqlite_path)
+
+    def file_problem(self) -> str | None:
+        """Why a write would be lost because the SQLite file changed underneath, or None.
+        One stat(2): cheap enough for every write transaction."""
+        if self.sqlite_path is None or self._identity is None:
+            return None
+        try:
+            current = _file_identity(self.sqlite_path)
+        except FileNotFoundError:
+            return f"the SQLite database {self.sqlite_path} was removed while the server was running"
+        if current != self._identity:
+            return f"the SQLite database {self.sqlite_path} was replaced while the server was running"
+        return None
+
+    def check_file(self) -> None:
+        problem = self.file_problem()
+        if problem is not None:
+            raise DatabaseFileChanged(
+                f"{problem}; writes are refused so that none is acknowledged and then lost. "
+                "Restore the data directory and restart the server"
+            )
+
+    def _disk_full(self, exc: OperationalError) -> InsufficientStorage:
+        if self.sqlite_path is not None:
+            where = f"the SQLite database {self.sqlite_path} (data directory {self.sqlite_path.parent})"
+        else:
+            where = "the PostgreSQL server's disk"
+        log.error("database write failed: disk full", extra={"cause": str(exc.orig), "where": where})
+        return InsufficientStorage(f"No space left on the device holding {where}; nothing was written")
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -104,8 +174,14 @@ class Database:
         # SQLite admits one writer; its busy handler makes the others sleep and poll
         # (up to 100 ms a nap), which put 0.5 s into the p99 of concurrent creates.
         # Queuing this process's writers on a lock first hands the database over at once.
-        with self._writer_lock, self._write() as session, session.begin():
-            yield session
+        self.check_file()
+        try:
+            with self._writer_lock, self._write() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            if is_disk_full(exc):
+                raise self._disk_full(exc) from exc
+            raise
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -220,6 +220,21 @@ class ArtifactMemberRow(Base):
     evidence: Mapped[dict[str, Any] | None] = mapped_column(json_type())
 
 
+class ComponentIndexClaimRow(Base):
+    """An upload indexing this artifact's components in several transactions (SQLite, large
+    SBOMs) holds the claim: others wait their turn or, past ``renewed_at`` + lease, take it
+    over and clear the rows it left. The artifact has no content meanwhile, so none of
+    those rows is visible (the index only shows artifacts with content)."""
+
+    __tablename__ = "component_index_claims"
+
+    artifact_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[str] = mapped_column(String(36))
+    renewed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class TrustedKeyRow(Base):
     """A public key trusted for DSSE signatures."""
 

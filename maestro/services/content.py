@@ -7,11 +7,14 @@ The order matters for "loses nothing, keeps nothing half-written":
 3. the blob row is leased in its own transaction, then the bytes go to the store;
 4. one transaction attaches content, evidence and the component index to the
    artifact. A failure before 4 leaves at most an unreferenced, leased blob that
-   garbage collection removes once the lease lapses.
+   garbage collection removes once the lease lapses. (On SQLite a large index is
+   written in batches first, hidden until that transaction attaches the content:
+   see ``component_index``.)
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,8 +31,9 @@ from maestro.evidence.registry import verified_flags
 from maestro.ids import uuid7
 from maestro.models import Artifact, ArtifactCreate, ArtifactEvidence, ArtifactKind
 from maestro.services import artifacts as artifact_service
+from maestro.services import component_index
 from maestro.services import keys as key_service
-from maestro.services.artifacts import new_artifact_values
+from maestro.services.artifacts import EvidenceViews, new_artifact_values
 from maestro.services.parsing import Parser
 from maestro.services.rows import artifact_from_row
 from maestro.storage import evidence as evidence_store
@@ -221,20 +225,55 @@ def attach_content(
     views = artifact_service.split_evidence(evidence)
     _store_blob(db, blobs, spool)
     now = datetime.now(UTC)
+    rows = _component_rows(parsed, artifact_id, row.run_id, now)
+    values = _content_values(spool, media_type, views.view, now, row.content_hash)
+    if component_index.in_batches(db, rows):
+        return _attach_in_batches(db, artifact_id, spool, values, views, rows)
     with db.write() as session:
         current = evidence_store.get_artifact_for_update(session, artifact_id)
         if current is None:
             raise ArtifactNotFound()
         if current.content_digest is not None:  # a concurrent upload won the race
             return _same_or_conflict(current, spool)
-        evidence_store.set_artifact_content(
-            session,
-            artifact_id,
-            _content_values(spool, media_type, views.view, now, current.content_hash),
-        )
+        component_index.check_unclaimed(session, artifact_id, now)
+        evidence_store.set_artifact_content(session, artifact_id, values)
         artifact_service.store_evidence_views(session, artifact_id, views)
-        evidence_store.insert_components(session, _component_rows(parsed, artifact_id, row.run_id, now))
+        evidence_store.insert_components(session, rows)
         fresh = storage.get_artifact(session, artifact_id)
+    assert fresh is not None
+    return artifact_from_row(fresh), True
+
+
+def _attach_in_batches(
+    db: Database,
+    artifact_id: str,
+    spool: Spool,
+    values: dict[str, Any],
+    views: EvidenceViews,
+    rows: list[dict[str, Any]],
+) -> tuple[Artifact, bool]:
+    """A large index on SQLite: claim, write the rows in batches, then attach the content
+    (which makes them visible) and release the claim in one last transaction."""
+    token = uuid7()
+    with db.write() as session:
+        current = evidence_store.get_artifact_for_update(session, artifact_id)
+        if current is None:
+            raise ArtifactNotFound()
+        if current.content_digest is not None:
+            return _same_or_conflict(current, spool)
+        leftovers = component_index.claim(session, artifact_id, token, datetime.now(UTC))
+    try:
+        if leftovers:
+            component_index.clear_leftovers(db, artifact_id, token)
+        component_index.write_batches(db, artifact_id, token, rows)
+        with db.write() as session:
+            component_index.release(session, artifact_id, token)
+            evidence_store.set_artifact_content(session, artifact_id, values)
+            artifact_service.store_evidence_views(session, artifact_id, views)
+            fresh = storage.get_artifact(session, artifact_id)
+    except BaseException:
+        component_index.abandon(db, artifact_id, token)
+        raise
     assert fresh is not None
     return artifact_from_row(fresh), True
 
@@ -270,15 +309,49 @@ def create_with_content(
     views = artifact_service.split_evidence(evidence)
     _store_blob(db, blobs, spool)
     now = datetime.now(UTC)
+    values = new_artifact_values(data, now)
+    content = _content_values(spool, media_type, views.view, now, data.content_hash)
+    rows = _component_rows(parsed, values["id"], data.run_id, now)
+    if component_index.in_batches(db, rows):
+        return _create_in_batches(db, values, content, views, rows)
     with db.write() as session:
         if not storage.run_exists(session, data.run_id):
             raise RunNotFound()
-        values = new_artifact_values(data, now) | _content_values(
-            spool, media_type, views.view, now, data.content_hash
-        )
-        storage.insert_artifact(session, values)
+        storage.insert_artifact(session, values | content)
         artifact_service.store_evidence_views(session, values["id"], views)
-        evidence_store.insert_components(session, _component_rows(parsed, values["id"], data.run_id, now))
+        evidence_store.insert_components(session, rows)
         row = storage.get_artifact(session, values["id"])
+    assert row is not None
+    return artifact_from_row(row)
+
+
+def _create_in_batches(
+    db: Database,
+    values: dict[str, Any],
+    content: dict[str, Any],
+    views: EvidenceViews,
+    rows: list[dict[str, Any]],
+) -> Artifact:
+    """A large index on SQLite: the artifact is created without content (visible as such
+    while it is indexed), and gets its content, and with it its index, at the end; on
+    failure it is removed again."""
+    token, artifact_id = uuid7(), values["id"]
+    with db.write() as session:
+        if not storage.run_exists(session, values["run_id"]):
+            raise RunNotFound()
+        storage.insert_artifact(session, values)
+        component_index.claim(session, artifact_id, token, datetime.now(UTC))
+    try:
+        component_index.write_batches(db, artifact_id, token, rows)
+        with db.write() as session:
+            component_index.release(session, artifact_id, token)
+            evidence_store.set_artifact_content(session, artifact_id, content)
+            artifact_service.store_evidence_views(session, artifact_id, views)
+            row = storage.get_artifact(session, artifact_id)
+    except BaseException:
+        component_index.abandon(db, artifact_id, token)
+        with contextlib.suppress(Exception), db.write() as session:
+            evidence_store.delete_artifact(session, artifact_id)
+        raise
     assert row is not None
     return artifact_from_row(row)

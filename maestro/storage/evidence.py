@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, delete, exists, insert, select, update
+from sqlalchemy import Row, Select, Table, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
-from maestro.db.tables import ArtifactRow, BlobRow, ComponentRow, TrustedKeyRow
+from maestro.db.tables import ArtifactRow, BlobRow, ComponentIndexClaimRow, ComponentRow, TrustedKeyRow
 from maestro.pagination import Page
 from maestro.storage import keyset
 
@@ -18,6 +18,7 @@ blobs_t = cast(Table, BlobRow.__table__)
 components_t = cast(Table, ComponentRow.__table__)
 keys_t = cast(Table, TrustedKeyRow.__table__)
 artifacts_t = cast(Table, ArtifactRow.__table__)
+claims_t = cast(Table, ComponentIndexClaimRow.__table__)
 
 _INSERT_BATCH = 5000
 
@@ -72,6 +73,11 @@ def get_artifact_for_update(session: Session, artifact_id: str) -> Row[Any] | No
     return session.execute(stmt).first()
 
 
+def delete_artifact(session: Session, artifact_id: str) -> None:
+    """Only to undo a create that failed half-way (artifacts are otherwise never deleted)."""
+    session.execute(delete(artifacts_t).where(artifacts_t.c.id == artifact_id))
+
+
 def set_artifact_content(session: Session, artifact_id: str, values: dict[str, Any]) -> None:
     session.execute(update(artifacts_t).where(artifacts_t.c.id == artifact_id).values(**values))
 
@@ -94,6 +100,26 @@ def insert_components(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         return
     for start in range(0, len(rows), _INSERT_BATCH):
         session.execute(insert(components_t), list(rows[start : start + _INSERT_BATCH]))
+
+
+def delete_components_of(session: Session, artifact_id: str, limit: int | None = None) -> int:
+    """Delete an artifact's component rows (at most ``limit``): leftovers of an upload that
+    was indexing in batches and did not finish. Returns how many went."""
+    c = components_t.c
+    doomed = select(c.id).where(c.artifact_id == artifact_id)
+    if limit is not None:
+        doomed = doomed.limit(limit)
+    result = session.execute(delete(components_t).where(c.id.in_(doomed.scalar_subquery())))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def visible(stmt: Select[Any]) -> Select[Any]:
+    """Only components of artifacts whose content is attached: an SBOM being indexed in
+    batches attaches its content in the transaction that ends the indexing, so a reader
+    sees all of an artifact's index or none of it."""
+    return stmt.join(artifacts_t, artifacts_t.c.id == components_t.c.artifact_id).where(
+        artifacts_t.c.content_digest.is_not(None)
+    )
 
 
 def _copy_components(raw: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -120,7 +146,7 @@ def find_components(
     version: str | None = None,
 ) -> Sequence[Row[Any]]:
     c = components_t.c
-    stmt = select(components_t)
+    stmt = visible(select(components_t))
     if purl is not None:
         stmt = stmt.where(c.purl == purl)
     if purl_base is not None:
@@ -134,8 +160,39 @@ def find_components(
 
 def components_of_run(session: Session, run_id: str) -> Sequence[Row[Any]]:
     c = components_t.c
-    stmt = select(c.purl, c.purl_base, c.name, c.version).where(c.run_id == run_id)
+    stmt = visible(select(c.purl, c.purl_base, c.name, c.version)).where(c.run_id == run_id)
     return list(session.execute(stmt))
+
+
+# ------------------------------------------------------ component index claims
+
+
+def get_claim(session: Session, artifact_id: str) -> Row[Any] | None:
+    stmt = select(claims_t).where(claims_t.c.artifact_id == artifact_id).with_for_update()
+    return session.execute(stmt).first()
+
+
+def put_claim(session: Session, artifact_id: str, token: str, now: datetime) -> None:
+    """Insert the claim, or take over a lapsed one (the caller checked it under the lock)."""
+    if get_claim(session, artifact_id) is None:
+        session.execute(insert(claims_t), [{"artifact_id": artifact_id, "token": token, "renewed_at": now}])
+    else:
+        session.execute(
+            update(claims_t).where(claims_t.c.artifact_id == artifact_id).values(token=token, renewed_at=now)
+        )
+
+
+def renew_claim(session: Session, artifact_id: str, token: str, now: datetime) -> bool:
+    """True when the claim is still ``token``'s (and now renewed)."""
+    c = claims_t.c
+    result = session.execute(
+        update(claims_t).where(c.artifact_id == artifact_id, c.token == token).values(renewed_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def drop_claim(session: Session, artifact_id: str) -> None:
+    session.execute(delete(claims_t).where(claims_t.c.artifact_id == artifact_id))
 
 
 # ------------------------------------------------------------ trusted keys

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from maestro.db.tables import ArtifactEvidenceRow, ArtifactMemberRow, ComponentRow
 from maestro.pagination import Page
 from maestro.storage import keyset
+from maestro.storage.evidence import visible
 
 details_t = cast(Table, ArtifactEvidenceRow.__table__)
 members_t = cast(Table, ArtifactMemberRow.__table__)
@@ -50,7 +51,7 @@ def members_page(session: Session, artifact_id: str, after: int | None, limit: i
 
 def components_page(session: Session, artifact_id: str, page: Page) -> Sequence[Row[Any]]:
     c = components_t.c
-    stmt = select(components_t).where(c.artifact_id == artifact_id)
+    stmt = visible(select(components_t)).where(c.artifact_id == artifact_id)
     return session.execute(keyset(stmt, c.created_at, c.id, page)).all()
 
 
@@ -62,8 +63,8 @@ def _side(run_id: str, side: int, dialect: str) -> Any:
     version: Any = c.version
     if dialect == "postgresql":
         ident, version = ident.collate("C"), version.collate("C")
-    return select(
-        literal(side).label("side"), ident.label("key"), c.name, c.purl, version.label("version")
+    return visible(
+        select(literal(side).label("side"), ident.label("key"), c.name, c.purl, version.label("version"))
     ).where(c.run_id == run_id)
 
 

@@ -2,8 +2,9 @@
 ``client`` (a TestClient on the real app), ``sample_run_data`` and
 ``sample_artifact_metadata``.
 
-Every test runs on SQLite and again on PostgreSQL when MAESTRO_TEST_DATABASE_URL
-is set; with MAESTRO_REQUIRE_POSTGRES=1 (CI) a missing PostgreSQL fails the run.
+Every test runs on SQLite and again on PostgreSQL: the server MAESTRO_TEST_DATABASE_URL
+names, or else a throwaway server the suite starts itself where PostgreSQL is
+installed; with MAESTRO_REQUIRE_POSTGRES=1 (CI) a missing PostgreSQL fails the run.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from maestro.app import create_app
 from maestro.config import Settings
 from maestro.db import migrate
 from maestro.db.engine import Database
+from tests.maestro import throwaway_postgres
 from tests.maestro.databases import (
     POSTGRES_ENV,
+    POSTGRES_SKIP,
     REQUIRE_POSTGRES_ENV,
     PostgresServer,
     postgres_url,
@@ -40,6 +43,23 @@ REQUIRE_CORPUS_ENV = "MAESTRO_REQUIRE_CORPUS"
 ROOT = Path(__file__).resolve().parents[2]
 
 ALL_FLAGS = {"sbom_present": True, "slsa_provenance_present": True, "risk_assessment_present": True}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.only(backend="sqlite")`` (or ``blob_backend="local"``): the other
+    parametrizations are combinations that cannot exist, deselected rather than skipped
+    so the skip count stays a list of what was not tested."""
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("only")
+        params = getattr(item, "callspec", None)
+        wanted = marker.kwargs if marker else {}
+        given = params.params if params else {}
+        mismatch = any(name in given and given[name] != value for name, value in wanted.items())
+        (drop if mismatch else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")
@@ -116,14 +136,23 @@ def blob_settings(blob_backend: str, request: pytest.FixtureRequest) -> dict[str
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
+    """The server MAESTRO_TEST_DATABASE_URL names; unset, a throwaway one of the suite's
+    own when PostgreSQL is installed; neither, the PostgreSQL half skips (fails in CI)."""
     url = postgres_url()
-    if url is None:
+    if url is not None:
+        server = PostgresServer(url)
+        yield server
+        server.drop_all()
+        return
+    reason = throwaway_postgres.unavailable_reason()
+    if reason is not None:
         if os.environ.get(REQUIRE_POSTGRES_ENV) == "1":
-            pytest.fail(f"{REQUIRE_POSTGRES_ENV}=1 but {POSTGRES_ENV} is not set")
-        pytest.skip(f"PostgreSQL half skipped: set {POSTGRES_ENV} to run it")
-    server = PostgresServer(url)
-    yield server
-    server.drop_all()
+            pytest.fail(f"{REQUIRE_POSTGRES_ENV}=1 but {POSTGRES_ENV} is not set and {reason}")
+        pytest.skip(f"{POSTGRES_SKIP}: {reason}")
+    with throwaway_postgres.throwaway_postgres() as own_url:
+        server = PostgresServer(own_url)
+        yield server
+        server.drop_all()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

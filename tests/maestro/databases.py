@@ -20,8 +20,26 @@ POSTGRES_ENV = "MAESTRO_TEST_DATABASE_URL"
 REQUIRE_POSTGRES_ENV = "MAESTRO_REQUIRE_POSTGRES"
 
 
+POSTGRES_SKIP = (
+    f"PostgreSQL half skipped (set {POSTGRES_ENV}=postgresql+psycopg://user@host:5432/postgres, "
+    "or install the PostgreSQL server for a throwaway one)"
+)
+
+
 def postgres_url() -> str | None:
     return os.environ.get(POSTGRES_ENV) or None
+
+
+def postgres_plan() -> str:
+    """Which PostgreSQL the suite will use, for the report header."""
+    from tests.maestro.throwaway_postgres import find_pg_ctl, unavailable_reason
+
+    if postgres_url():
+        return f"sqlite and postgresql (the server {POSTGRES_ENV} names)"
+    reason = unavailable_reason()
+    if reason is None:
+        return f"sqlite and postgresql (a throwaway server run with {find_pg_ctl()})"
+    return f"sqlite only: {reason} (set {POSTGRES_ENV} to run the PostgreSQL half too)"
 
 
 def sqlite_template(directory: Path) -> Path:

@@ -68,12 +68,31 @@ class SeaweedServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"weed exited with {self.process.returncode}")
             try:
-                if httpx.get(self.endpoint, timeout=1).status_code < 500:
+                if httpx.get(self.endpoint, timeout=1).status_code < 500 and self._warm_up():
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
         raise RuntimeError("SeaweedFS S3 did not become ready")
+
+    def _warm_up(self) -> bool:
+        """Write one object: SeaweedFS grows its first volumes on the first write, which
+        can take seconds on a loaded machine - longer than the S3 timeouts under test."""
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        s3 = boto3.client(
+            "s3", endpoint_url=self.endpoint, aws_access_key_id="test", aws_secret_access_key="test",
+            region_name="us-east-1", config=Config(connect_timeout=5, read_timeout=30),
+        )  # fmt: skip
+        with contextlib.suppress(ClientError):  # already made by an earlier try
+            s3.create_bucket(Bucket="maestro-warm-up")
+        try:
+            s3.put_object(Bucket="maestro-warm-up", Key="warm-up", Body=b"x")
+        except (BotoCoreError, ClientError):
+            return False
+        return True
 
     def pause(self) -> None:
         """SIGSTOP the whole server: it keeps its sockets (the kernel still completes TCP

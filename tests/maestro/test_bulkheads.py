@@ -102,7 +102,8 @@ def test_paused_s3_leaves_healthz_and_lists_at_their_latency(
     server = live(**s3_settings)
     with httpx.Client(base_url=server.base_url, timeout=30) as http, ThreadPoolExecutor(45) as pool:
         artifact = _artifact(http)
-        assert http.put(f"/maestro/artifacts/{artifact}/content", content=SBOM).status_code == 201
+        put = http.put(f"/maestro/artifacts/{artifact}/content", content=SBOM)
+        assert put.status_code == 201, put.text
         normal = _probe(http, time.monotonic() + 0.5)
         path = f"/maestro/artifacts/{artifact}/content"
         with seaweed_server.paused():

@@ -38,9 +38,8 @@ def test_data_survives_a_restart_on_a_file_database(tmp_path: Path) -> None:
         assert len(client.get(f"/maestro/artifacts?run_id={run['id']}").json()) == 1
 
 
+@pytest.mark.only(backend="sqlite")
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(maestro_store: Database) -> None:
-    if maestro_store.dialect != "sqlite":
-        pytest.skip("SQLite pragmas")
     with maestro_store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
