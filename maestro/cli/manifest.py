@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import RenderableType
+from rich.text import Text
 
 from maestro.cli import views
 from maestro.cli.gate import verdict_view
@@ -33,10 +34,26 @@ def compliance_view(report: ComplianceReport) -> RenderableType:
 
 def manifest_view(manifest: RunManifest) -> RenderableType:
     parts = [views.run_view(manifest.run)]
+    run_id = manifest.run.id
     if manifest.artifacts:
         parts.append(views.artifacts_table(manifest.artifacts))
+    if manifest.artifacts_next:
+        total = manifest.compliance_report.total_artifacts
+        parts.append(
+            Text(
+                f"Showing {len(manifest.artifacts)} of {total} artifacts; "
+                f"all of them: maestro artifacts list --run {run_id} --limit {total}"
+            )
+        )
     if manifest.disclosure_packs:
         parts.append(views.packs_table(manifest.disclosure_packs))
+    if manifest.disclosure_packs_next:
+        parts.append(
+            Text(
+                f"Showing the newest {len(manifest.disclosure_packs)} packs; "
+                f"more: maestro packs list --run {run_id}"
+            )
+        )
     parts += [compliance_view(manifest.compliance_report), verdict_view(manifest.release_gate)]
     return views.stack(*parts)
 

@@ -166,3 +166,17 @@ def test_a_reason_containing_a_semicolon_stays_one_reason() -> None:
     console = Console(width=200, record=True)
     console.print(gate.verdict_view(result))
     assert console.export_text().splitlines()[1:] == [f"  - {reason}"]
+
+
+def test_manifest_says_when_it_shows_only_the_first_page(mcli: Cli, client: TestClient) -> None:
+    run_id = mcli.id("runs", "create", "--name", "big", "--owner", "ci")
+    for n in range(101):
+        made = client.post(
+            "/maestro/artifacts", json={"run_id": run_id, "kind": "other", "path_or_uri": f"s3://b/{n}"}
+        )
+        assert made.status_code == 201
+    out = " ".join(mcli.ok("manifest", run_id).stdout.split())
+    assert "Showing 100 of 101 artifacts" in out
+    assert f"maestro artifacts list --run {run_id} --limit 101" in out
+    small = mcli.id("runs", "create", "--name", "small", "--owner", "ci")
+    assert "Showing" not in mcli.ok("manifest", small).stdout
