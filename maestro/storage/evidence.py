@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, delete, exists, insert, select, update
+from sqlalchemy import Row, Select, Table, case, delete, exists, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from maestro.db.tables import ArtifactRow, BlobRow, ComponentIndexClaimRow, ComponentRow, TrustedKeyRow
@@ -28,16 +30,22 @@ _INSERT_BATCH = 5000
 
 def lease_blob(session: Session, digest: str, size: int, now: datetime, until: datetime) -> None:
     """Record the blob (or extend its lease) before its bytes are written, so garbage
-    collection, which takes the same row lock, never deletes what an upload is placing."""
-    row = session.execute(
-        select(blobs_t.c.digest).where(blobs_t.c.digest == digest).with_for_update()
-    ).first()
-    if row is None:
-        session.execute(
-            insert(blobs_t), [{"digest": digest, "size": size, "created_at": now, "lease_until": until}]
-        )
-    else:
-        session.execute(update(blobs_t).where(blobs_t.c.digest == digest).values(lease_until=until))
+    collection, which takes the same row lock, never deletes what an upload is placing.
+
+    One upsert, not a read then an insert: two uploads of the same bytes at once would
+    both find no row and the second insert would fail (seen with 8 parallel uploads)."""
+    dialect = session.get_bind().dialect.name
+    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(blobs_t).values(
+        digest=digest, size=size, created_at=now, lease_until=until
+    )
+    current = blobs_t.c.lease_until
+    longer = case(
+        (current.is_(None) | (current < upsert.excluded.lease_until), upsert.excluded.lease_until),
+        else_=current,
+    )
+    session.execute(
+        upsert.on_conflict_do_update(index_elements=[blobs_t.c.digest], set_={"lease_until": longer})
+    )
 
 
 def unreferenced_blobs(session: Session, now: datetime, limit: int) -> list[str]:
