@@ -7,6 +7,7 @@ schema current. On SQLite the write transaction (``BEGIN IMMEDIATE``) is the loc
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from alembic import command
@@ -14,12 +15,14 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
 from maestro.errors import SchemaError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Arbitrary but fixed: the advisory-lock key every Maestro replica agrees on.
 _PG_LOCK_KEY = 0x6D61657374726F  # "maestro"
+_SQLITE_ATTEMPTS = 7  # about 6 s of back-off in all
 
 
 def alembic_config() -> Config:
@@ -54,7 +57,24 @@ def check_not_newer(conn: Connection) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
-    """Migrate to ``revision`` under the migration lock; returns the revision before."""
+    """Migrate to ``revision`` under the migration lock; returns the revision before.
+
+    On SQLite a replica that finds the file locked in a way its busy handler does not
+    wait out (SQLite returns "database is locked" at once where waiting could deadlock,
+    seen when several replicas start together on one empty file) tries again a few
+    times; by then the first replica has migrated and the rest find the schema current."""
+    for attempt in range(_SQLITE_ATTEMPTS):
+        try:
+            return _upgrade_once(engine, revision)
+        except OperationalError as exc:
+            locked = engine.dialect.name == "sqlite" and "database is locked" in str(exc.orig)
+            if not locked or attempt == _SQLITE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _upgrade_once(engine: Engine, revision: str) -> str | None:
     write_engine = engine.execution_options(maestro_write=True)
     with write_engine.begin() as conn:
         if conn.dialect.name == "postgresql":

@@ -4,6 +4,7 @@ refusing a newer schema, and models that match the migrations."""
 from __future__ import annotations
 
 import threading
+import traceback
 from pathlib import Path
 
 import pytest
@@ -140,7 +141,7 @@ def test_concurrent_migrations_do_not_race(
     for thread in threads:
         thread.join()
     try:
-        assert errors == []
+        assert errors == [], "".join(traceback.format_exception(errors[0]))
         assert migrate.is_current(databases[0].engine)
     finally:
         for db in databases:
