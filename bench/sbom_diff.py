@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,8 +29,10 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-PORT = 18701  # this bench's port (127.0.0.1 only)
+from evidence import Server  # noqa: E402 - the same real-server wrapper, on a free port
+
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_DB = "maestro_bench_sbom_diff"
 BATCH = 20_000
@@ -107,42 +106,6 @@ def seed(url: str, n: int) -> tuple[str, str]:
         conn.exec_driver_sql("VACUUM ANALYZE components" if db.dialect == "postgresql" else "ANALYZE")
     db.dispose()
     return runs[0], runs[1]
-
-
-class Server:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.url = f"http://127.0.0.1:{PORT}"
-        cmd = [str(ROOT / ".venv/bin/python"), "-m", "uvicorn", "maestro.app:app", "--port", str(PORT),
-               "--host", "127.0.0.1", "--no-access-log"]  # fmt: skip
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("server did not start")
-
-    def rss_bytes(self) -> int:
-        try:
-            text = Path(f"/proc/{self.proc.pid}/status").read_text()
-        except FileNotFoundError:
-            return 0
-        return next(
-            (int(line.split()[1]) * 1024 for line in text.splitlines() if line.startswith("VmRSS:")), 0
-        )
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 def measure(server: Server, base: str, head: str) -> dict[str, Any]:
