@@ -19,9 +19,9 @@ from maestro import __version__
 from maestro.api import artifacts, components, content, evidence, health, keys, packs, root, runs
 from maestro.api.deps import GLOBAL_DEPENDENCIES
 from maestro.api.errors import install_error_handlers
-from maestro.api.idempotency import IdempotencyMiddleware
 from maestro.api.middleware import RequestContextMiddleware
 from maestro.api.openapi import openapi_builder
+from maestro.api.unit_of_work import UnitOfWorkMiddleware
 from maestro.blobs import open_blob_store
 from maestro.blobs.spool import sweep_stale
 from maestro.bulkhead import Lanes
@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for module in (runs, artifacts, evidence, content, packs, components, keys, health):
         app.include_router(module.router)
     root.install_docs(app)
-    app.add_middleware(IdempotencyMiddleware)  # added first, so it runs inside the limits
+    app.add_middleware(UnitOfWorkMiddleware)  # added first, so it runs inside the limits
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_request_bytes,

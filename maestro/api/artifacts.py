@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from maestro.api.deps import DatabaseDep, PageDep
+from maestro.api.deps import PageDep, UowDep
 from maestro.api.responses import json_response, page_response
 from maestro.blobs.spool import Spool
 from maestro.bulkhead import Lanes
@@ -105,7 +105,7 @@ async def create_artifact_with_content(request: Request) -> Response:
             lanes: Lanes = request.app.state.lanes
             artifact = await lanes.uploads.run(
                 content_service.create_with_content,
-                request.app.state.db,
+                request.scope["state"]["uow"],
                 request.app.state.blobs,
                 data,
                 spool,
@@ -142,31 +142,28 @@ _ERRORS: dict[int | str, dict[str, object]] = {404: {"model": ErrorBody}, 422: {
 @router.post("", status_code=201, response_model=Artifact, responses=_ERRORS, openapi_extra=_MULTIPART_DOC)
 def create_artifact(
     body: ArtifactCreate,
-    db: DatabaseDep,
+    uow: UowDep,
     strict: Annotated[
         bool, Query(description="multipart only: refuse content that does not verify.")
     ] = False,
 ) -> Response:
-    with db.write() as session:
-        artifact = artifact_service.create_artifact(session, body)
+    artifact = artifact_service.create_artifact(uow, body)
     return json_response(artifact, 201, {"Location": f"/maestro/artifacts/{artifact.id}"})
 
 
 @router.get("", response_model=list[Artifact], responses=_ERRORS)
 def list_artifacts(
     request: Request,
-    db: DatabaseDep,
+    uow: UowDep,
     page: PageDep,
     run_id: Annotated[str | None, Query(max_length=256)] = None,
     kind: ArtifactKind | None = None,
 ) -> Response:
-    with db.read() as session:
-        items, after = artifact_service.list_artifacts(session, page, run_id=run_id, kind=kind)
+    items, after = artifact_service.list_artifacts(uow, page, run_id=run_id, kind=kind)
     return page_response(request, items, Artifact, after)
 
 
 @router.get("/{artifact_id}", response_model=Artifact, responses=_ERRORS)
-def get_artifact(artifact_id: str, db: DatabaseDep) -> Response:
-    with db.read() as session:
-        artifact = artifact_service.get_artifact(session, artifact_id)
+def get_artifact(artifact_id: str, uow: UowDep) -> Response:
+    artifact = artifact_service.get_artifact(uow, artifact_id)
     return json_response(artifact)

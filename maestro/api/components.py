@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from maestro.api.deps import DatabaseDep, PageDep
+from maestro.api.deps import PageDep, UowDep
 from maestro.api.responses import JSON, page_response
 from maestro.models import ComponentMatch, ErrorBody, SbomDiff
 from maestro.services import components as component_service
@@ -23,7 +23,7 @@ router = APIRouter(tags=["components"])
 )
 def find_components(
     request: Request,
-    db: DatabaseDep,
+    uow: UowDep,
     page: PageDep,
     purl: Annotated[
         str | None,
@@ -33,8 +33,7 @@ def find_components(
     version: Annotated[str | None, Query(max_length=256)] = None,
 ) -> Response:
     """Which runs' SBOMs contain a package."""
-    with db.read() as session:
-        items, after = component_service.find_components(session, page, purl=purl, name=name, version=version)
+    items, after = component_service.find_components(uow, page, purl=purl, name=name, version=version)
     return page_response(request, items, ComponentMatch, after)
 
 
@@ -43,11 +42,10 @@ def find_components(
     response_model=SbomDiff,
     responses={404: {"model": ErrorBody}},
 )
-def diff_run_sboms(base_run_id: str, head_run_id: str, db: DatabaseDep) -> Response:
+def diff_run_sboms(base_run_id: str, head_run_id: str, uow: UowDep) -> Response:
     """Components added, removed and changed in version from one run's SBOMs to another's.
 
     Computed in one pass before the first byte is sent (so a missing run is still a 404),
     then streamed from temporary files: memory stays flat however large the runs are."""
-    with db.read() as session:
-        diff = component_service.sbom_diff(session, base_run_id, head_run_id)
+    diff = component_service.sbom_diff(uow.session, base_run_id, head_run_id)
     return StreamingResponse(diff.chunks(), media_type=JSON, background=BackgroundTask(diff.close))

@@ -15,12 +15,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from maestro import storage
-from maestro.api.deps import BlobStoreDep, DatabaseDep, LanesDep, SettingsDep, UploadLimitsDep
+from maestro.api.deps import BlobStoreDep, DatabaseDep, LanesDep, SettingsDep, UowDep, UploadLimitsDep
 from maestro.api.responses import json_response
 from maestro.blobs.base import BlobMissing, BlobStore
 from maestro.blobs.spool import Spool
 from maestro.errors import ArtifactNotFound, ContentCorrupt, ContentNotFound, RangeNotSatisfiable
 from maestro.models import Artifact, ErrorBody
+from maestro.platform.uow import UnitOfWork
 from maestro.services import content as content_service
 
 router = APIRouter(prefix="/maestro/artifacts", tags=["artifact content"])
@@ -36,9 +37,9 @@ _SAFE_TO_LABEL = {
 _CHUNK = 1 << 20
 
 
-def _lookup(db: DatabaseDep, artifact_id: str) -> tuple[str | None, str | None, int | None, str | None]:
-    with db.read() as session:
-        row = storage.get_artifact(session, artifact_id)
+def _lookup(uow: UnitOfWork, artifact_id: str) -> tuple[str | None, str | None, int | None, str | None]:
+    row = storage.get_artifact(uow.session, artifact_id)
+    uow.release()  # the bytes stream without a transaction open
     if row is None:
         raise ArtifactNotFound()
     return row.content_hash, row.content_digest, row.content_size, row.media_type
@@ -67,6 +68,7 @@ async def upload_artifact_content(
     artifact_id: str,
     request: Request,
     db: DatabaseDep,
+    uow: UowDep,
     blobs: BlobStoreDep,
     settings: SettingsDep,
     lanes: LanesDep,
@@ -76,7 +78,7 @@ async def upload_artifact_content(
     ] = False,
 ) -> Response:
     """Stream the raw body into storage: 201 when attached, 200 when the same bytes were already there."""
-    content_hash, _, _, _ = await run_in_threadpool(_lookup, db, artifact_id)
+    content_hash = await run_in_threadpool(content_service.declared_content_hash, db, artifact_id)
     spool = Spool(
         settings.spool_dir(), settings.max_upload_bytes, content_service.hash_algorithms(content_hash)
     )
@@ -85,7 +87,7 @@ async def upload_artifact_content(
             spool.write(chunk)
         artifact, created = await lanes.uploads.run(
             content_service.attach_content,
-            db,
+            uow,
             blobs,
             artifact_id,
             spool,
@@ -184,13 +186,13 @@ def _stream(path: Path, start: int, length: int, *, remove: bool) -> Iterator[by
 async def download_artifact_content(
     artifact_id: str,
     request: Request,
-    db: DatabaseDep,
+    uow: UowDep,
     blobs: BlobStoreDep,
     settings: SettingsDep,
     lanes: LanesDep,
 ) -> Response:
     """The bytes, only after they were re-hashed and still match their digest."""
-    _, digest, size, media_type = await run_in_threadpool(_lookup, db, artifact_id)
+    _, digest, size, media_type = await run_in_threadpool(_lookup, uow, artifact_id)
     if digest is None or size is None:
         raise ContentNotFound()
     tag = f'"{digest}"'

@@ -28,6 +28,7 @@ from maestro.pagination import (
     Order,
     Page,
 )
+from maestro.platform.uow import UnitOfWork
 from maestro.services.content import UploadLimits
 from maestro.services.intelgraph import IntelGraph
 
@@ -45,6 +46,12 @@ _NOT_FOUND: dict[str, type[NotFound]] = {
 async def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
+
+
+async def get_unit_of_work(request: Request) -> UnitOfWork:
+    """The request's unit of work (``maestro.api.unit_of_work`` opens and ends it)."""
+    uow: UnitOfWork = request.scope["state"]["uow"]
+    return uow
 
 
 async def get_blob_store(request: Request) -> BlobStore:
@@ -109,6 +116,7 @@ def refuse_unstorable_parameters(request: Request) -> None:
 
 GLOBAL_DEPENDENCIES = [Depends(refuse_unsupported_media_type), Depends(refuse_unstorable_parameters)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
+UowDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
 IntelGraphDep = Annotated[IntelGraph | None, Depends(get_intelgraph)]
 PageDep = Annotated[Page, Depends(get_page)]
 BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from maestro.api.deps import DatabaseDep, PageDep
+from maestro.api.deps import PageDep, UowDep
 from maestro.api.responses import json_response, page_response
 from maestro.models import ArtifactEvidence, ComponentMatch, ErrorBody, EvidenceMember
 from maestro.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, PositionCursor
@@ -33,10 +33,9 @@ _NEXT = {
     response_model=ArtifactEvidence,
     responses={200: {"description": "The full evidence, without members."}, 404: _NOT_FOUND},
 )
-def get_artifact_evidence(artifact_id: str, db: DatabaseDep) -> Response:
+def get_artifact_evidence(artifact_id: str, uow: UowDep) -> Response:
     """Every error and warning and the whole summary; the artifact itself shows a bounded view."""
-    with db.read() as session:
-        evidence = artifact_service.get_evidence(session, artifact_id)
+    evidence = artifact_service.get_evidence(uow, artifact_id)
     return json_response(evidence)
 
 
@@ -52,7 +51,7 @@ def get_artifact_evidence(artifact_id: str, db: DatabaseDep) -> Response:
 def list_evidence_members(
     request: Request,
     artifact_id: str,
-    db: DatabaseDep,
+    uow: UowDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,
@@ -61,8 +60,7 @@ def list_evidence_members(
 ) -> Response:
     """An archive's members, each with its own (compacted) evidence; empty for other content."""
     after = PositionCursor.decode(cursor) if cursor else None
-    with db.read() as session:
-        items, more = artifact_service.list_members(session, artifact_id, limit, after)
+    items, more = artifact_service.list_members(uow, artifact_id, limit, after)
     return page_response(request, items, EvidenceMember, more)
 
 
@@ -75,8 +73,7 @@ def list_evidence_members(
         422: _INVALID,
     },
 )
-def list_artifact_components(request: Request, artifact_id: str, db: DatabaseDep, page: PageDep) -> Response:
+def list_artifact_components(request: Request, artifact_id: str, uow: UowDep, page: PageDep) -> Response:
     """The components this artifact's content added to the index (empty before an upload)."""
-    with db.read() as session:
-        items, after = artifact_service.list_components(session, artifact_id, page)
+    items, after = artifact_service.list_components(uow, artifact_id, page)
     return page_response(request, items, ComponentMatch, after)

@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from maestro.api.deps import DatabaseDep, IntelGraphDep, PageDep
+from maestro.api.deps import IntelGraphDep, PageDep, UowDep
 from maestro.api.responses import json_response, page_response
-from maestro.db.engine import Database
 from maestro.errors import PreconditionFailed
 from maestro.models import (
     ErrorBody,
@@ -22,6 +21,7 @@ from maestro.models import (
     Timestamp,
 )
 from maestro.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Cursor
+from maestro.platform.uow import UnitOfWork
 from maestro.services import gate as gate_service
 from maestro.services import runs as run_service
 from maestro.storage import RunFilter
@@ -51,22 +51,21 @@ def _matches_none(header: str, tag: str) -> bool:
 
 
 @router.post("", status_code=201, response_model=Run, responses=_ERRORS)
-async def create_run(body: RunCreate, db: DatabaseDep, intelgraph: IntelGraphDep) -> Response:
+async def create_run(body: RunCreate, uow: UowDep, intelgraph: IntelGraphDep) -> Response:
     if intelgraph is not None:  # on the event loop: a stalled IntelGraph holds no worker thread
         await intelgraph.verify(body.related_entity_ids, body.related_decision_ids)
-    return await run_in_threadpool(_create_run, db, body)
+    return await run_in_threadpool(_create_run, uow, body)
 
 
-def _create_run(db: Database, body: RunCreate) -> Response:
-    with db.write() as session:
-        run, version = run_service.create_run(session, body)
+def _create_run(uow: UnitOfWork, body: RunCreate) -> Response:
+    run, version = run_service.create_run(uow, body)
     return json_response(run, 201, {"Location": f"/maestro/runs/{run.id}", "ETag": run_service.etag(version)})
 
 
 @router.get("", response_model=list[Run], responses=_ERRORS)
 def list_runs(
     request: Request,
-    db: DatabaseDep,
+    uow: UowDep,
     page: PageDep,
     owner: Annotated[str | None, Query(max_length=320)] = None,
     status: RunStatus | None = None,
@@ -83,8 +82,7 @@ def list_runs(
         started_after=started_after,
         started_before=started_before,
     )
-    with db.read() as session:
-        runs, after = run_service.list_runs(session, where, page)
+    runs, after = run_service.list_runs(uow, where, page)
     return page_response(request, runs, Run, after)
 
 
@@ -93,9 +91,8 @@ def list_runs(
     response_model=Run,
     responses={**_ERRORS, 304: {"description": "If-None-Match names the run's current ETag."}},
 )
-def get_run(run_id: str, db: DatabaseDep, if_none_match: Annotated[str | None, Header()] = None) -> Response:
-    with db.read() as session:
-        run, version = run_service.get_run(session, run_id)
+def get_run(run_id: str, uow: UowDep, if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    run, version = run_service.get_run(uow, run_id)
     tag = run_service.etag(version)
     if if_none_match is not None and _matches_none(if_none_match, tag):
         return Response(status_code=304, headers={"ETag": tag})
@@ -110,19 +107,18 @@ def get_run(run_id: str, db: DatabaseDep, if_none_match: Annotated[str | None, H
 async def update_run(
     run_id: str,
     body: RunUpdate,
-    db: DatabaseDep,
+    uow: UowDep,
     intelgraph: IntelGraphDep,
     if_match: Annotated[str | None, Header(description="An ETag from GET; 412 if the run changed.")] = None,
 ) -> Response:
     versions = _parse_if_match(if_match)
     if intelgraph is not None:
         await intelgraph.verify(body.related_entity_ids, body.related_decision_ids)
-    return await run_in_threadpool(_update_run, db, run_id, body, versions)
+    return await run_in_threadpool(_update_run, uow, run_id, body, versions)
 
 
-def _update_run(db: Database, run_id: str, body: RunUpdate, versions: list[int] | None) -> Response:
-    with db.write() as session:
-        run, version = run_service.update_run(session, run_id, body, if_match=versions)
+def _update_run(uow: UnitOfWork, run_id: str, body: RunUpdate, versions: list[int] | None) -> Response:
+    run, version = run_service.update_run(uow, run_id, body, if_match=versions)
     return json_response(run, headers={"ETag": run_service.etag(version)})
 
 
@@ -146,7 +142,7 @@ def _update_run(db: Database, run_id: str, body: RunUpdate, versions: list[int] 
 def get_run_manifest(
     request: Request,
     run_id: str,
-    db: DatabaseDep,
+    uow: UowDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Artifacts per page.")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,
@@ -154,8 +150,7 @@ def get_run_manifest(
     ] = None,
 ) -> Response:
     after = Cursor.decode(cursor) if cursor else None
-    with db.read() as session:
-        page = gate_service.manifest(session, run_id, limit, after)
+    page = gate_service.manifest(uow, run_id, limit, after)
     update: dict[str, str] = {}
     headers: dict[str, str] = {}
     if page.artifacts_after is not None:
@@ -170,7 +165,6 @@ def get_run_manifest(
 
 
 @router.get("/{run_id}/release-gate", response_model=ReleaseGateResult, responses=_ERRORS)
-def check_release_gate(run_id: str, db: DatabaseDep) -> Response:
-    with db.read() as session:
-        result = gate_service.release_gate(session, run_id)
+def check_release_gate(run_id: str, uow: UowDep) -> Response:
+    result = gate_service.release_gate(uow, run_id)
     return json_response(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -67,7 +68,7 @@ def db_prune() -> None:
 
     db = open_database()
     try:
-        removed = purge_expired(db)
+        removed = purge_expired(db, datetime.now(UTC))
     finally:
         db.dispose()
     typer.echo(f"removed {removed} expired idempotency record(s)")

@@ -251,7 +251,8 @@ class TrustedKeyRow(Base):
 class IdempotencyKeyRow(Base):
     """A client's Idempotency-Key and the first response it produced.
 
-    ``status_code`` is null while the first request is still being served.
+    ``status_code`` is null only in the in-flight markers releases before the unit of
+    work left behind; they are treated as absent.
     """
 
     __tablename__ = "idempotency_keys"

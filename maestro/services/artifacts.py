@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,6 +23,7 @@ from maestro.models import (
     EvidenceMember,
 )
 from maestro.pagination import Cursor, Page, PositionCursor
+from maestro.platform.uow import UnitOfWork
 from maestro.services.rows import artifact_from_row
 from maestro.storage import evidence_views as views_store
 
@@ -44,15 +45,17 @@ def new_artifact_values(data: ArtifactCreate, now: datetime) -> dict[str, Any]:
     }
 
 
-def create_artifact(session: Session, data: ArtifactCreate) -> Artifact:
+def create_artifact(uow: UnitOfWork, data: ArtifactCreate) -> Artifact:
+    session = uow.session
     if not storage.run_exists(session, data.run_id):
         raise RunNotFound()
-    values = new_artifact_values(data, datetime.now(UTC))
+    values = new_artifact_values(data, uow.now)
     storage.insert_artifact(session, values)
     return artifact_from_row(SimpleNamespace(**values, content_digest=None, evidence=None))
 
 
-def get_artifact(session: Session, artifact_id: str) -> Artifact:
+def get_artifact(uow: UnitOfWork, artifact_id: str) -> Artifact:
+    session = uow.session
     row = storage.get_artifact(session, artifact_id)
     if row is None:
         raise ArtifactNotFound()
@@ -60,8 +63,9 @@ def get_artifact(session: Session, artifact_id: str) -> Artifact:
 
 
 def list_artifacts(
-    session: Session, page: Page, *, run_id: str | None = None, kind: ArtifactKind | None = None
+    uow: UnitOfWork, page: Page, *, run_id: str | None = None, kind: ArtifactKind | None = None
 ) -> tuple[list[Artifact], Cursor | None]:
+    session = uow.session
     rows = storage.list_artifacts(session, page, run_id=run_id, kind=kind.value if kind is not None else None)
     items = [artifact_from_row(r) for r in rows[: page.limit]]
     after = Cursor(items[-1].created_at, items[-1].id) if len(rows) > page.limit else None
@@ -99,8 +103,9 @@ def _artifact_with_content(session: Session, artifact_id: str) -> None:
         raise ContentNotFound("Artifact has no content yet, so no evidence")
 
 
-def get_evidence(session: Session, artifact_id: str) -> ArtifactEvidence:
+def get_evidence(uow: UnitOfWork, artifact_id: str) -> ArtifactEvidence:
     """The full evidence (every error and warning, the whole summary), members apart."""
+    session = uow.session
     _artifact_with_content(session, artifact_id)
     stored = views_store.evidence_detail(session, artifact_id)
     if stored is None:  # pragma: no cover - every content upload writes one
@@ -109,9 +114,10 @@ def get_evidence(session: Session, artifact_id: str) -> ArtifactEvidence:
 
 
 def list_members(
-    session: Session, artifact_id: str, limit: int, after: PositionCursor | None
+    uow: UnitOfWork, artifact_id: str, limit: int, after: PositionCursor | None
 ) -> tuple[list[EvidenceMember], PositionCursor | None]:
     """One page of an archive's members in archive order; empty for other content."""
+    session = uow.session
     _artifact_with_content(session, artifact_id)
     rows = views_store.members_page(session, artifact_id, after.position if after else None, limit)
     items = [
@@ -128,9 +134,10 @@ def list_members(
 
 
 def list_components(
-    session: Session, artifact_id: str, page: Page
+    uow: UnitOfWork, artifact_id: str, page: Page
 ) -> tuple[list[ComponentMatch], Cursor | None]:
     """One page of the components this artifact added to the index."""
+    session = uow.session
     if storage.get_artifact(session, artifact_id) is None:
         raise ArtifactNotFound()
     rows = views_store.components_page(session, artifact_id, page)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from maestro.errors import ValidationFailed
 from maestro.evidence.purl import split_purl
 from maestro.models import ComponentMatch
 from maestro.pagination import Cursor, Page
+from maestro.platform.uow import UnitOfWork
 from maestro.services.sbom_diff import sbom_diff
 from maestro.storage import evidence as evidence_store
 
@@ -18,7 +17,7 @@ __all__ = ["find_components", "sbom_diff"]
 
 
 def find_components(
-    session: Session,
+    uow: UnitOfWork,
     page: Page,
     *,
     purl: str | None = None,
@@ -26,6 +25,7 @@ def find_components(
     version: str | None = None,
 ) -> tuple[list[ComponentMatch], Cursor | None]:
     """``purl`` with a version matches that version; without one, any version."""
+    session = uow.session
     if purl is None and name is None:
         raise ValidationFailed.for_field("purl", "give purl=, or name= (with an optional version=)")
     if purl is not None and (name is not None or version is not None):

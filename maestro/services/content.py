@@ -1,15 +1,16 @@
 """Uploading artifact content: verify, parse, store once, index, attach.
 
-The order matters for "loses nothing, keeps nothing half-written":
-1. the bytes are already spooled and hashed (constant memory);
-2. rules are checked (write-once, declared content_hash, ``strict``) and the
-   content parsed - all before anything is written;
-3. the blob row is leased in its own transaction, then the bytes go to the store;
-4. one transaction attaches content, evidence and the component index to the
-   artifact. A failure before 4 leaves at most an unreferenced, leased blob that
-   garbage collection removes once the lease lapses. (On SQLite a large index is
-   written in batches first, hidden until that transaction attaches the content:
-   see ``component_index``.)
+An upload has two phases, so that "loses nothing, keeps nothing half-written" holds
+without holding a transaction (on SQLite, the writer lock) while bytes move:
+1. *prepare*, before the request's unit of work begins: the bytes are already
+   spooled and hashed (constant memory); the rules are checked (write-once,
+   declared content_hash, ``strict``) and the content parsed; the blob row is
+   leased in its own short transaction and the bytes go to the store. A failure
+   here leaves at most an unreferenced, leased blob that garbage collection
+   removes once the lease lapses. (On SQLite a large component index is written
+   ahead here in batches, under a claim and hidden: see ``component_index``.)
+2. *attach*, inside the unit of work: content, evidence and index are attached to
+   the artifact, and commit with the rest of the request or not at all.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from maestro import storage
@@ -30,6 +31,7 @@ from maestro.evidence.purl import indexable, split_purl
 from maestro.evidence.registry import verified_flags
 from maestro.ids import uuid7
 from maestro.models import Artifact, ArtifactCreate, ArtifactEvidence, ArtifactKind
+from maestro.platform.uow import UnitOfWork
 from maestro.services import artifacts as artifact_service
 from maestro.services import component_index
 from maestro.services import keys as key_service
@@ -192,16 +194,104 @@ def _content_values(
     }
 
 
-def _store_blob(db: Database, blobs: BlobStore, spool: Spool) -> None:
-    now = datetime.now(UTC)
+def _store_blob(db: Database, blobs: BlobStore, spool: Spool, now: datetime) -> None:
+    """Prepare: lease the blob row (its own short transaction: garbage collection spares a
+    leased blob), then put the bytes. Runs before the unit of work's transaction begins."""
     with db.write() as session:
         evidence_store.lease_blob(session, spool.digest, spool.size, now, now + LEASE)
     spool.close()
     blobs.put_file(spool.digest, spool.path, spool.size)
 
 
+def declared_content_hash(db: Database, artifact_id: str) -> str | None:
+    """The artifact's declared content_hash (it decides which digests the spool computes),
+    read before the upload streams and so outside the unit of work."""
+    with db.read() as session:
+        row = storage.get_artifact(session, artifact_id)
+    if row is None:
+        raise ArtifactNotFound()
+    declared: str | None = row.content_hash
+    return declared
+
+
+@dataclass(slots=True)
+class Prepared:
+    """An upload's bytes stored and parsed, not yet attached: what ``_attach`` writes."""
+
+    content: dict[str, Any]
+    views: EvidenceViews
+    rows: list[dict[str, Any]]  # the component index, unless written ahead in batches
+    batch_token: str | None = None
+
+
+def _prepare(
+    uow: UnitOfWork,
+    blobs: BlobStore,
+    spool: Spool,
+    kind: ArtifactKind,
+    declared: Any,
+    content_hash: str | None,
+    where: tuple[str, str],
+    *,
+    strict: bool,
+    media_type: str | None,
+    limits: UploadLimits,
+    trusted: Any,
+) -> Prepared:
+    """Check, parse and store the bytes - everything that may take long or touch the blob
+    store - before the unit of work's transaction (and SQLite's writer lock) is taken."""
+    if uow.active:  # Database.write below would wait for the lock this request holds
+        raise RuntimeError("an upload is prepared before its unit of work begins")
+    _check_declared_hash(content_hash, spool)
+    parsed = _parse(spool, kind, ParseOptions(strict=strict, trusted_keys=trusted), limits)
+    evidence = _evidence_for(kind, declared, parsed, strict)
+    views = artifact_service.split_evidence(evidence)
+    now = uow.clock()
+    _store_blob(uow.db, blobs, spool, now)
+    artifact_id, run_id = where
+    rows = _component_rows(parsed, artifact_id, run_id, now)
+    return Prepared(_content_values(spool, media_type, views.view, now, content_hash), views, rows)
+
+
+def _index_ahead(uow: UnitOfWork, prepared: Prepared, artifact_id: str) -> None:
+    """SQLite, a large index: write it in batches under a claim, hidden until attached."""
+    token = uuid7()
+    with uow.db.write() as session:
+        leftovers = component_index.claim(session, artifact_id, token, uow.clock())
+    prepared.batch_token = token
+    if leftovers:
+        component_index.clear_leftovers(uow.db, artifact_id, token)
+    component_index.write_batches(uow.db, artifact_id, token, prepared.rows)
+    prepared.rows = []
+
+
+def _attach(uow: UnitOfWork, artifact_id: str, prepared: Prepared) -> Artifact:
+    """Attach: content, evidence and index in the unit of work (so they commit together)."""
+    session = uow.session
+    if prepared.batch_token is not None:
+        component_index.release(session, artifact_id, prepared.batch_token)
+    else:
+        component_index.check_unclaimed(session, artifact_id, uow.clock())
+        evidence_store.insert_components(session, prepared.rows)
+    evidence_store.set_artifact_content(session, artifact_id, prepared.content)
+    artifact_service.store_evidence_views(session, artifact_id, prepared.views)
+    fresh = storage.get_artifact(session, artifact_id)
+    assert fresh is not None
+    return artifact_from_row(fresh)
+
+
+def _give_up(uow: UnitOfWork, artifact_id: str, prepared: Prepared, *, created: bool) -> None:
+    """After a failure: end the transaction, then remove what was written ahead of it."""
+    uow.rollback()
+    if prepared.batch_token is not None:
+        component_index.abandon(uow.db, artifact_id, prepared.batch_token)
+        if created:
+            with contextlib.suppress(Exception), uow.db.write() as session:
+                evidence_store.delete_artifact(session, artifact_id)
+
+
 def attach_content(
-    db: Database,
+    uow: UnitOfWork,
     blobs: BlobStore,
     artifact_id: str,
     spool: Spool,
@@ -211,71 +301,32 @@ def attach_content(
     limits: UploadLimits,
 ) -> tuple[Artifact, bool]:
     """Attach spooled bytes to an existing artifact. Returns (artifact, newly attached)."""
-    with db.read() as session:
+    with uow.db.read() as session:  # a snapshot for the prepare phase; attach checks again
         row = storage.get_artifact(session, artifact_id)
         if row is None:
             raise ArtifactNotFound()
         trusted = key_service.trusted_keys(session)
     if row.content_digest is not None:
         return _same_or_conflict(row, spool)
-    _check_declared_hash(row.content_hash, spool)
     artifact = artifact_from_row(row)
-    parsed = _parse(spool, artifact.kind, ParseOptions(strict=strict, trusted_keys=trusted), limits)
-    evidence = _evidence_for(artifact.kind, artifact.metadata_json, parsed, strict)
-    views = artifact_service.split_evidence(evidence)
-    _store_blob(db, blobs, spool)
-    now = datetime.now(UTC)
-    rows = _component_rows(parsed, artifact_id, row.run_id, now)
-    values = _content_values(spool, media_type, views.view, now, row.content_hash)
-    if component_index.in_batches(db, rows):
-        return _attach_in_batches(db, artifact_id, spool, values, views, rows)
-    with db.write() as session:
-        current = evidence_store.get_artifact_for_update(session, artifact_id)
+    prepared = _prepare(
+        uow, blobs, spool, artifact.kind, artifact.metadata_json, row.content_hash, (artifact_id, row.run_id),
+        strict=strict, media_type=media_type, limits=limits, trusted=trusted,
+    )  # fmt: skip
+    try:
+        if component_index.in_batches(uow.db, prepared.rows):
+            _index_ahead(uow, prepared, artifact_id)
+        current = evidence_store.get_artifact_for_update(uow.session, artifact_id)
         if current is None:
             raise ArtifactNotFound()
         if current.content_digest is not None:  # a concurrent upload won the race
-            return _same_or_conflict(current, spool)
-        component_index.check_unclaimed(session, artifact_id, now)
-        evidence_store.set_artifact_content(session, artifact_id, values)
-        artifact_service.store_evidence_views(session, artifact_id, views)
-        evidence_store.insert_components(session, rows)
-        fresh = storage.get_artifact(session, artifact_id)
-    assert fresh is not None
-    return artifact_from_row(fresh), True
-
-
-def _attach_in_batches(
-    db: Database,
-    artifact_id: str,
-    spool: Spool,
-    values: dict[str, Any],
-    views: EvidenceViews,
-    rows: list[dict[str, Any]],
-) -> tuple[Artifact, bool]:
-    """A large index on SQLite: claim, write the rows in batches, then attach the content
-    (which makes them visible) and release the claim in one last transaction."""
-    token = uuid7()
-    with db.write() as session:
-        current = evidence_store.get_artifact_for_update(session, artifact_id)
-        if current is None:
-            raise ArtifactNotFound()
-        if current.content_digest is not None:
-            return _same_or_conflict(current, spool)
-        leftovers = component_index.claim(session, artifact_id, token, datetime.now(UTC))
-    try:
-        if leftovers:
-            component_index.clear_leftovers(db, artifact_id, token)
-        component_index.write_batches(db, artifact_id, token, rows)
-        with db.write() as session:
-            component_index.release(session, artifact_id, token)
-            evidence_store.set_artifact_content(session, artifact_id, values)
-            artifact_service.store_evidence_views(session, artifact_id, views)
-            fresh = storage.get_artifact(session, artifact_id)
+            outcome = _same_or_conflict(current, spool)
+            _give_up(uow, artifact_id, prepared, created=False)
+            return outcome
+        return _attach(uow, artifact_id, prepared), True
     except BaseException:
-        component_index.abandon(db, artifact_id, token)
+        _give_up(uow, artifact_id, prepared, created=False)
         raise
-    assert fresh is not None
-    return artifact_from_row(fresh), True
 
 
 def _same_or_conflict(row: Any, spool: Spool) -> tuple[Artifact, bool]:
@@ -289,7 +340,7 @@ def _same_or_conflict(row: Any, spool: Spool) -> tuple[Artifact, bool]:
 
 
 def create_with_content(
-    db: Database,
+    uow: UnitOfWork,
     blobs: BlobStore,
     data: ArtifactCreate,
     spool: Spool,
@@ -298,60 +349,34 @@ def create_with_content(
     media_type: str | None,
     limits: UploadLimits,
 ) -> Artifact:
-    """Create an artifact and attach its content in one step: both or neither."""
-    with db.read() as session:
+    """Create an artifact and attach its content in one step: both or neither.
+
+    A large index on SQLite is written ahead in batches, so the artifact row is created
+    first, visible without content while it is indexed, and removed again on failure."""
+    with uow.db.read() as session:
         if not storage.run_exists(session, data.run_id):
             raise RunNotFound()
         trusted = key_service.trusted_keys(session)
-    _check_declared_hash(data.content_hash, spool)
-    parsed = _parse(spool, data.kind, ParseOptions(strict=strict, trusted_keys=trusted), limits)
-    evidence = _evidence_for(data.kind, data.metadata_json, parsed, strict)
-    views = artifact_service.split_evidence(evidence)
-    _store_blob(db, blobs, spool)
-    now = datetime.now(UTC)
-    values = new_artifact_values(data, now)
-    content = _content_values(spool, media_type, views.view, now, data.content_hash)
-    rows = _component_rows(parsed, values["id"], data.run_id, now)
-    if component_index.in_batches(db, rows):
-        return _create_in_batches(db, values, content, views, rows)
-    with db.write() as session:
-        if not storage.run_exists(session, data.run_id):
-            raise RunNotFound()
-        storage.insert_artifact(session, values | content)
-        artifact_service.store_evidence_views(session, values["id"], views)
-        evidence_store.insert_components(session, rows)
-        row = storage.get_artifact(session, values["id"])
-    assert row is not None
-    return artifact_from_row(row)
-
-
-def _create_in_batches(
-    db: Database,
-    values: dict[str, Any],
-    content: dict[str, Any],
-    views: EvidenceViews,
-    rows: list[dict[str, Any]],
-) -> Artifact:
-    """A large index on SQLite: the artifact is created without content (visible as such
-    while it is indexed), and gets its content, and with it its index, at the end; on
-    failure it is removed again."""
-    token, artifact_id = uuid7(), values["id"]
-    with db.write() as session:
-        if not storage.run_exists(session, values["run_id"]):
-            raise RunNotFound()
-        storage.insert_artifact(session, values)
-        component_index.claim(session, artifact_id, token, datetime.now(UTC))
+    values = new_artifact_values(data, uow.clock())
+    artifact_id = values["id"]
+    prepared = _prepare(
+        uow, blobs, spool, data.kind, data.metadata_json, data.content_hash, (artifact_id, data.run_id),
+        strict=strict, media_type=media_type, limits=limits, trusted=trusted,
+    )  # fmt: skip
+    ahead = component_index.in_batches(uow.db, prepared.rows)
+    if ahead:
+        with uow.db.write() as session:
+            if not storage.run_exists(session, data.run_id):
+                raise RunNotFound()
+            storage.insert_artifact(session, values)
     try:
-        component_index.write_batches(db, artifact_id, token, rows)
-        with db.write() as session:
-            component_index.release(session, artifact_id, token)
-            evidence_store.set_artifact_content(session, artifact_id, content)
-            artifact_service.store_evidence_views(session, artifact_id, views)
-            row = storage.get_artifact(session, artifact_id)
+        if ahead:
+            _index_ahead(uow, prepared, artifact_id)
+        elif not storage.run_exists(uow.session, data.run_id):
+            raise RunNotFound()
+        else:
+            storage.insert_artifact(uow.session, values)
+        return _attach(uow, artifact_id, prepared)
     except BaseException:
-        component_index.abandon(db, artifact_id, token)
-        with contextlib.suppress(Exception), db.write() as session:
-            evidence_store.delete_artifact(session, artifact_id)
+        _give_up(uow, artifact_id, prepared, created=ahead)
         raise
-    assert row is not None
-    return artifact_from_row(row)

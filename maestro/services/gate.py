@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from maestro import storage
 from maestro.checks import compliance_report, evaluate_release_gate
 from maestro.errors import RunNotFound
 from maestro.models import ReleaseGateResult, RunManifest, RunStatus
 from maestro.pagination import DEFAULT_LIMIT, Cursor, Order, Page
+from maestro.platform.uow import UnitOfWork
 from maestro.services.packs import packs_from_rows
 from maestro.services.rows import artifact_from_row, flags_from_row, run_from_row
 
 
-def release_gate(session: Session, run_id: str) -> ReleaseGateResult:
+def release_gate(uow: UnitOfWork, run_id: str) -> ReleaseGateResult:
+    session = uow.session
     row = storage.get_run(session, run_id)
     if row is None:
         raise RunNotFound()
@@ -37,10 +37,11 @@ class ManifestPage:
 
 
 def manifest(
-    session: Session, run_id: str, limit: int = DEFAULT_LIMIT, after: Cursor | None = None
+    uow: UnitOfWork, run_id: str, limit: int = DEFAULT_LIMIT, after: Cursor | None = None
 ) -> ManifestPage:
     """One page of the run's artifacts (oldest first), with compliance entries for the
     same artifacts; counts, ids and the gate cover every artifact; the newest packs."""
+    session = uow.session
     row = storage.get_run(session, run_id)
     if row is None:
         raise RunNotFound()

@@ -1,26 +1,24 @@
 """Idempotency-Key: a create retried with the same key returns the first response.
 
-The first request with a key records an in-flight marker, runs, and records a
-digest of itself and its response (unless it was a 5xx, which is forgotten so a
-retry runs again). A repeat with the same key and the same request gets that
-response back; with a different request it is refused; while the first is still
-running it is told to retry. The request digest is taken as the body streams
-through, so a multipart upload is never buffered to be hashed. Keys expire after
-``TTL``; a marker left by a crashed request is taken over after ``ABANDONED``.
+A key's record - the request's digest and the response - is written in the same
+transaction as the changes the response describes (``maestro.api.unit_of_work``),
+so a record exists exactly when its changes do. 5xx responses are not recorded, so
+a retry runs again. Keys expire after ``TTL``: an expired record is replaced by the
+next request with that key, and ``purge_expired`` removes the rest.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
 
 from maestro.db.engine import Database
-from maestro.errors import Conflict, ValidationFailed
+from maestro.errors import ValidationFailed
 from maestro.storage import idempotency as store
 
 TTL = timedelta(hours=24)
-ABANDONED = timedelta(minutes=2)
-IN_FLIGHT = ""  # request digest of a marker whose request has not finished
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,43 +36,33 @@ class Replay:
             )
 
 
-def begin(db: Database, scope: str, key: str) -> Replay | None:
-    """None: this request is the first and must run. A Replay: answer with it (after
-    ``Replay.check`` of this request's digest)."""
-    now = datetime.now(UTC)
-    with db.write() as session:
-        if store.claim(session, scope, key, IN_FLIGHT, now):
-            return None
-        row = store.get(session, scope, key)
-        stale = row is not None and (
-            row.created_at < now - TTL or (row.status_code is None and row.created_at < now - ABANDONED)
-        )
-        if row is None or stale:
-            store.forget(session, scope, key)
-            store.claim(session, scope, key, IN_FLIGHT, now)
-            return None
-        if row.status_code is None:
-            raise Conflict("A request with this Idempotency-Key is still in progress; retry shortly")
-        return Replay(
-            row.request_sha256, row.status_code, row.response_body or b"", dict(row.response_headers or {})
-        )
+def lookup(db: Database, scope: str, key: str, now: datetime) -> Replay | None:
+    """The recorded response for this key, or None when the request must run."""
+    with db.read() as session:
+        record = store.get(session, scope, key)
+    if record is None or record.status_code is None or record.created_at < now - TTL:
+        return None  # (a NULL status is an in-flight marker an older release left)
+    return Replay(record.request_sha256, record.status_code, record.response_body or b"", record.headers)
 
 
-def finish(
-    db: Database, scope: str, key: str, request_sha256: str, status: int, body: bytes, headers: dict[str, str]
+def record(
+    session: Session,
+    scope: str,
+    key: str,
+    request_sha256: str,
+    status: int,
+    body: bytes,
+    headers: dict[str, str],
+    now: datetime,
 ) -> None:
+    """Record a response in the caller's transaction. Raises ``IntegrityError`` when a
+    current record for the key exists (a concurrent request committed first)."""
+    store.forget_stale(session, scope, key, now - TTL)
+    store.insert_record(
+        session, store.IdempotencyRecord(scope, key, request_sha256, status, body, headers, now)
+    )
+
+
+def purge_expired(db: Database, now: datetime) -> int:
     with db.write() as session:
-        if status >= 500:
-            store.forget(session, scope, key)
-        else:
-            store.record(session, scope, key, request_sha256, status, body, headers)
-
-
-def abandon(db: Database, scope: str, key: str) -> None:
-    with db.write() as session:
-        store.forget(session, scope, key)
-
-
-def purge_expired(db: Database) -> int:
-    with db.write() as session:
-        return store.purge_older_than(session, datetime.now(UTC) - TTL)
+        return store.purge_older_than(session, now - TTL)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -13,6 +12,7 @@ from maestro.errors import Conflict, TrustedKeyNotFound, ValidationFailed
 from maestro.evidence.model import TrustedKey
 from maestro.ids import uuid7
 from maestro.models import TrustedKeyCreate, TrustedKeyInfo
+from maestro.platform.uow import UnitOfWork
 from maestro.storage import evidence as evidence_store
 
 MIN_RSA_BITS = 2048
@@ -42,7 +42,8 @@ def _info(row: object) -> TrustedKeyInfo:
     return TrustedKeyInfo.model_validate(row, from_attributes=True)
 
 
-def add_key(session: Session, data: TrustedKeyCreate) -> TrustedKeyInfo:
+def add_key(uow: UnitOfWork, data: TrustedKeyCreate) -> TrustedKeyInfo:
+    session = uow.session
     algorithm, key_id = _describe(data.pem)
     clash = evidence_store.key_conflict(session, data.name, key_id)
     if clash == "name":
@@ -55,24 +56,27 @@ def add_key(session: Session, data: TrustedKeyCreate) -> TrustedKeyInfo:
         "key_id": key_id,
         "algorithm": algorithm,
         "pem": data.pem.strip() + "\n",
-        "created_at": datetime.now(UTC),
+        "created_at": uow.now,
     }
     evidence_store.insert_key(session, values)
     return TrustedKeyInfo(**values)
 
 
-def list_keys(session: Session) -> list[TrustedKeyInfo]:
+def list_keys(uow: UnitOfWork) -> list[TrustedKeyInfo]:
+    session = uow.session
     return [_info(r) for r in evidence_store.list_keys(session)]
 
 
-def get_key(session: Session, key_id: str) -> TrustedKeyInfo:
+def get_key(uow: UnitOfWork, key_id: str) -> TrustedKeyInfo:
+    session = uow.session
     row = evidence_store.get_key(session, key_id)
     if row is None:
         raise TrustedKeyNotFound()
     return _info(row)
 
 
-def delete_key(session: Session, key_id: str) -> None:
+def delete_key(uow: UnitOfWork, key_id: str) -> None:
+    session = uow.session
     if not evidence_store.delete_key(session, key_id):
         raise TrustedKeyNotFound()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,6 +12,7 @@ from maestro.errors import DisclosurePackNotFound, RunNotFound, ValidationFailed
 from maestro.ids import uuid7
 from maestro.models import DisclosurePack, DisclosurePackCreate
 from maestro.pagination import Cursor, Page
+from maestro.platform.uow import UnitOfWork
 from maestro.services.rows import pack_from_row
 
 
@@ -34,7 +34,8 @@ def _check_artifact_ids(session: Session, run_id: str, artifact_ids: list[str]) 
         raise ValidationFailed(f"artifact_ids: {listed}", errors=errors)
 
 
-def create_pack(session: Session, data: DisclosurePackCreate) -> DisclosurePack:
+def create_pack(uow: UnitOfWork, data: DisclosurePackCreate) -> DisclosurePack:
+    session = uow.session
     if not storage.run_exists(session, data.run_id):
         raise RunNotFound()
     if data.artifact_ids is None:
@@ -46,14 +47,15 @@ def create_pack(session: Session, data: DisclosurePackCreate) -> DisclosurePack:
         "id": uuid7(),
         "run_id": data.run_id,
         "summary": data.summary,
-        "created_at": datetime.now(UTC),
+        "created_at": uow.now,
         "metadata": data.metadata,
     }
     storage.insert_pack(session, values, artifact_ids)
     return pack_from_row(SimpleNamespace(**values), list(artifact_ids))
 
 
-def get_pack(session: Session, pack_id: str) -> DisclosurePack:
+def get_pack(uow: UnitOfWork, pack_id: str) -> DisclosurePack:
+    session = uow.session
     row = storage.get_pack(session, pack_id)
     if row is None:
         raise DisclosurePackNotFound()
@@ -66,8 +68,9 @@ def packs_from_rows(session: Session, rows: Any) -> list[DisclosurePack]:
 
 
 def list_packs(
-    session: Session, page: Page, *, run_id: str | None = None
+    uow: UnitOfWork, page: Page, *, run_id: str | None = None
 ) -> tuple[list[DisclosurePack], Cursor | None]:
+    session = uow.session
     rows = storage.list_packs(session, page, run_id=run_id)
     items = packs_from_rows(session, rows[: page.limit])
     after = Cursor(items[-1].created_at, items[-1].id) if len(rows) > page.limit else None

@@ -20,7 +20,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
-from sqlalchemy.orm import Session
 
 from maestro import storage
 from maestro.errors import (
@@ -32,6 +31,7 @@ from maestro.errors import (
 from maestro.ids import uuid7
 from maestro.models import TERMINAL_STATUSES, Run, RunCreate, RunStatus, RunUpdate
 from maestro.pagination import Cursor, Page
+from maestro.platform.uow import UnitOfWork
 from maestro.services.rows import run_from_row
 
 MAX_METADATA_BYTES = 1024 * 1024
@@ -51,10 +51,6 @@ ALLOWED_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
 _NOT_NULL_ON_UPDATE = ("name", "status", "related_entity_ids", "related_decision_ids", "metadata")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def etag(version: int) -> str:
     return f'"v{version}"'
 
@@ -66,8 +62,9 @@ def _not_in_future(field: str, value: datetime, now: datetime) -> None:
         )
 
 
-def create_run(session: Session, data: RunCreate) -> tuple[Run, int]:
-    now = _now()
+def create_run(uow: UnitOfWork, data: RunCreate) -> tuple[Run, int]:
+    session = uow.session
+    now = uow.clock()
     started_at = data.started_at.astimezone(UTC) if data.started_at else now
     _not_in_future("started_at", started_at, now)
     run_id = uuid7()
@@ -92,14 +89,16 @@ def create_run(session: Session, data: RunCreate) -> tuple[Run, int]:
     return run_from_row(SimpleNamespace(**values)), 1
 
 
-def get_run(session: Session, run_id: str) -> tuple[Run, int]:
+def get_run(uow: UnitOfWork, run_id: str) -> tuple[Run, int]:
+    session = uow.session
     row = storage.get_run(session, run_id)
     if row is None:
         raise RunNotFound()
     return run_from_row(row), row.version
 
 
-def list_runs(session: Session, where: storage.RunFilter, page: Page) -> tuple[list[Run], Cursor | None]:
+def list_runs(uow: UnitOfWork, where: storage.RunFilter, page: Page) -> tuple[list[Run], Cursor | None]:
+    session = uow.session
     rows = storage.list_runs(session, where, page)
     runs = [run_from_row(r) for r in rows[: page.limit]]
     after = Cursor(runs[-1].started_at, runs[-1].id) if len(rows) > page.limit else None
@@ -186,9 +185,10 @@ def _changes(row: Any, data: RunUpdate, now: datetime) -> dict[str, Any]:
 
 
 def update_run(
-    session: Session, run_id: str, data: RunUpdate, *, if_match: Sequence[int] | None = None
+    uow: UnitOfWork, run_id: str, data: RunUpdate, *, if_match: Sequence[int] | None = None
 ) -> tuple[Run, int]:
     """Apply ``data``; with ``if_match`` (ETag versions) only if the run is still at one of them."""
+    session = uow.session
     for _ in range(_CAS_ATTEMPTS):
         row = storage.get_run(session, run_id, for_update=True)
         if row is None:
@@ -197,7 +197,7 @@ def update_run(
             raise PreconditionFailed(
                 f"Run has changed (current ETag {etag(row.version)}); fetch it again and retry"
             )
-        now = _now()
+        now = uow.clock()
         values = _changes(row, data, now)
         if not values:  # nothing changes: no write, same ETag
             return run_from_row(row), row.version

@@ -97,41 +97,63 @@ def test_multipart_creates_are_idempotent_without_buffering(client: TestClient) 
     assert len(client.get("/maestro/artifacts").json()) == 1
 
 
-def test_in_flight_key_is_409(client: TestClient, maestro_store: Database) -> None:
-    assert idempotency.begin(maestro_store, "POST /maestro/runs", "busy") is None  # first, still running
+def _old_record(store_db: Database, key: str, status: int | None, when: datetime) -> None:
+    with store_db.write() as session:
+        store.insert_record(
+            session, store.IdempotencyRecord("POST /maestro/runs", key, "0" * 64, status, b"{}", {}, when)
+        )
+
+
+def test_in_flight_marker_of_an_older_release_is_taken_over(
+    client: TestClient, maestro_store: Database
+) -> None:
+    _old_record(maestro_store, "busy", None, datetime.now(UTC))  # markers were written before the request ran
     response = post(client, "/maestro/runs", RUN, "busy")
-    assert response.status_code == 409
-    assert response.headers["retry-after"] == "1"
-    assert client.get("/maestro/runs").json() == []
+    assert response.status_code == 201
+    assert "idempotent-replayed" not in response.headers
+    assert post(client, "/maestro/runs", RUN, "busy").headers["idempotent-replayed"] == "true"
+    assert len(client.get("/maestro/runs").json()) == 1
 
 
 def test_concurrent_retries_create_one_run(client: TestClient) -> None:
+    """Optimistic: every attempt runs, the first to commit wins, the rest roll back and
+    replay its response (never a second run, never a different answer)."""
     barrier = threading.Barrier(6)
-    statuses: list[int] = []
+    responses: list[Any] = []
 
     def attempt() -> None:
         barrier.wait()
-        statuses.append(post(client, "/maestro/runs", RUN, "race").status_code)
+        responses.append(post(client, "/maestro/runs", RUN, "race"))
 
     threads = [threading.Thread(target=attempt) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert set(statuses) <= {201, 409}
-    assert 201 in statuses
+    assert [r.status_code for r in responses] == [201] * 6
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert sum("idempotent-replayed" not in r.headers for r in responses) == 1
     assert len(client.get("/maestro/runs").json()) == 1
+
+
+def test_a_refused_request_records_its_answer_and_nothing_else(client: TestClient) -> None:
+    """A 4xx is recorded (a retry gets the same refusal) while the request's own writes,
+    if any, are rolled back with it."""
+    bad = {"run_id": "no-such-run", "kind": "build_log", "path_or_uri": "file:///log"}
+    first = post(client, "/maestro/artifacts", bad, "refused")
+    again = post(client, "/maestro/artifacts", bad, "refused")
+    assert first.status_code == again.status_code == 404
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
 
 
 def test_expired_keys_are_purged_and_reusable(client: TestClient, maestro_store: Database) -> None:
     post(client, "/maestro/runs", RUN, "fresh")
     long_ago = datetime.now(UTC) - idempotency.TTL - timedelta(minutes=1)
-    with maestro_store.write() as session:
-        store.claim(session, "POST /maestro/runs", "stale", idempotency.IN_FLIGHT, long_ago)
+    _old_record(maestro_store, "stale", 201, long_ago)
     assert (
         post(client, "/maestro/runs", {**RUN, "name": "new"}, "stale").status_code == 201
     )  # expired: a new request
-    with maestro_store.write() as session:
-        store.claim(session, "POST /maestro/runs", "stale2", idempotency.IN_FLIGHT, long_ago)
-    assert idempotency.purge_expired(maestro_store) == 1
+    _old_record(maestro_store, "stale2", 201, long_ago)
+    assert idempotency.purge_expired(maestro_store, datetime.now(UTC)) == 1
     assert post(client, "/maestro/runs", RUN, "fresh").headers["idempotent-replayed"] == "true"

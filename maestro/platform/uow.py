@@ -1,0 +1,107 @@
+"""One unit of work per request (or CLI admin command).
+
+A ``UnitOfWork`` carries what a service needs to act for one request: the
+database session, the principal, the clock and the request id. Its transaction
+begins on first use of ``session`` - so an upload can spool and store its bytes
+before it, and a request that never touches the database never opens one - and
+ends exactly once: ``commit()`` when the response is a success, ``rollback()``
+otherwise. Routers, services and repositories never commit; the unit of work's
+owner (``maestro.api.unit_of_work`` for HTTP, ``unit_of_work`` for the
+CLI) does.
+
+A request that only reads (GET, HEAD) gets a read transaction; any other method
+a write transaction, which on SQLite is ``BEGIN IMMEDIATE`` under the process's
+writer lock (``Database.write``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from maestro.db.engine import Database
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class _RolledBack(Exception):
+    """Thrown into the transaction's context so that it rolls back."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UnitOfWork:
+    """The session, principal, clock and request id of one request; one commit or none."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        writes: bool,
+        request_id: str = "",
+        principal: object | None = None,  # maestro.tenancy.principal.Principal, set by authentication
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.db = db
+        self.writes = writes
+        self.request_id = request_id
+        self.principal = principal
+        self.now = clock()
+        self._clock = clock
+        self._stack: ExitStack | None = None
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """The request's session; its transaction begins here, on first use."""
+        if self._session is None:
+            stack = ExitStack()
+            self._session = stack.enter_context(self.db.write() if self.writes else self.db.read())
+            self._stack = stack
+        return self._session
+
+    @property
+    def active(self) -> bool:
+        return self._session is not None
+
+    def clock(self) -> datetime:
+        """The time now (``now`` is the request's start, for timestamps that must agree)."""
+        return self._clock()
+
+    def commit(self) -> None:
+        """End the transaction, keeping what it wrote. Database errors propagate, mapped by
+        ``Database.write`` (disk full is ``InsufficientStorage``)."""
+        stack, self._stack, self._session = self._stack, None, None
+        if stack is not None:
+            stack.close()
+
+    def release(self) -> None:
+        """End a read early, before a long response streams (a download), so that no
+        transaction stays open while bytes go out. Later reads begin a new one."""
+        if self.writes:
+            raise RuntimeError("a write unit of work ends only when its response is ready")
+        self.commit()
+
+    def rollback(self) -> None:
+        """End the transaction, discarding what it wrote; a later ``session`` begins anew."""
+        stack, self._stack, self._session = self._stack, None, None
+        if stack is not None:
+            stack.__exit__(_RolledBack, _RolledBack(), None)
+
+
+@contextmanager
+def unit_of_work(db: Database, *, writes: bool = True, request_id: str = "cli") -> Iterator[UnitOfWork]:
+    """A unit of work for code outside a request (CLI admin commands, maintenance):
+    committed when the block ends, rolled back when it raises."""
+    uow = UnitOfWork(db, writes=writes, request_id=request_id)
+    try:
+        yield uow
+    except BaseException:
+        uow.rollback()
+        raise
+    uow.commit()
