@@ -16,23 +16,29 @@ from typing import Any
 from fastapi import FastAPI
 
 from maestro import __version__
-from maestro.api import artifacts, components, content, evidence, health, keys, packs, root, runs
+from maestro.api import health, root
 from maestro.api.deps import GLOBAL_DEPENDENCIES
 from maestro.api.errors import install_error_handlers
 from maestro.api.middleware import RequestContextMiddleware
 from maestro.api.openapi import openapi_builder
 from maestro.api.unit_of_work import UnitOfWorkMiddleware
+from maestro.artifacts import content_router, evidence_router
+from maestro.artifacts import router as artifacts_router
 from maestro.blobs import open_blob_store
 from maestro.blobs.spool import sweep_stale
 from maestro.bulkhead import Lanes
+from maestro.components import router as components_router
 from maestro.config import Settings, get_settings
 from maestro.db import migrate
 from maestro.db.engine import Database
 from maestro.environment import BadSetting
 from maestro.limits import HeadLimits
 from maestro.logs import configure_logging
+from maestro.packs import router as packs_router
+from maestro.runs import router as runs_router
 from maestro.services.intelgraph import IntelGraph, IntelGraphLimits
 from maestro.services.parsing import ParseBudget, Parser
+from maestro.trusted_keys import router as trusted_keys_router
 
 log = logging.getLogger("maestro.app")
 
@@ -113,7 +119,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         parse_wait=settings.parse_queue_timeout,
     )
     install_error_handlers(app)
-    for module in (runs, artifacts, evidence, content, packs, components, keys, health):
+    for module in (
+        runs_router,
+        artifacts_router,
+        evidence_router,
+        content_router,
+        packs_router,
+        components_router,
+        trusted_keys_router,
+        health,
+    ):
         app.include_router(module.router)
     root.install_docs(app)
     app.add_middleware(UnitOfWorkMiddleware)  # added first, so it runs inside the limits

@@ -8,6 +8,7 @@ from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
+from maestro.artifacts.upload import UploadLimits
 from maestro.blobs.base import BlobStore
 from maestro.bulkhead import Lanes
 from maestro.config import Settings
@@ -29,7 +30,6 @@ from maestro.pagination import (
     Page,
 )
 from maestro.platform.uow import UnitOfWork
-from maestro.services.content import UploadLimits
 from maestro.services.intelgraph import IntelGraph
 
 UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"  # the flag RequestContextMiddleware sets

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -25,6 +26,15 @@ from sqlalchemy.orm import Session
 from maestro.db.engine import Database
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+DEFAULT_TENANT = "default"  # local mode's tenant, and the owner of data from before tenancy
+
+
+@dataclass(frozen=True, slots=True)
+class DetachedScope:
+    """A session of its own in the unit of work's tenant (``UnitOfWork.outside``)."""
+
+    session: Session
+    tenant_id: str
 
 
 class _RolledBack(Exception):
@@ -66,6 +76,11 @@ class UnitOfWork:
         return self._session
 
     @property
+    def tenant_id(self) -> str:
+        """The tenant every query of this unit of work is scoped to."""
+        return str(getattr(self.principal, "tenant_id", DEFAULT_TENANT))
+
+    @property
     def active(self) -> bool:
         return self._session is not None
 
@@ -79,6 +94,17 @@ class UnitOfWork:
         stack, self._stack, self._session = self._stack, None, None
         if stack is not None:
             stack.close()
+
+    @contextmanager
+    def outside(self, *, writes: bool = False) -> Iterator[DetachedScope]:
+        """A short transaction of its own, committed when the block ends: for the work an
+        upload prepares before the unit of work's transaction begins (a snapshot read, the
+        blob lease). Not while that transaction is open: on SQLite it would wait for the
+        writer lock this request holds."""
+        if self.active:
+            raise RuntimeError("work outside the unit of work must come before its transaction")
+        with self.db.write() if writes else self.db.read() as session:
+            yield DetachedScope(session, self.tenant_id)
 
     def release(self) -> None:
         """End a read early, before a long response streams (a download), so that no

@@ -67,7 +67,7 @@ def artifact_from_row(row: Row[Any] | Any) -> Artifact:
     )
 
 
-def flags_from_row(row: Row[Any]) -> ArtifactFlags:
+def flags_from_row(row: Row[Any] | Any) -> ArtifactFlags:
     return ArtifactFlags(
         id=row.id,
         kind=ArtifactKind(row.kind),

@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 
 from maestro import storage
+from maestro.components import index_writer as component_index
 from maestro.db.engine import Database
 from maestro.errors import DependencyUnavailable
 from maestro.pagination import Page
-from maestro.services import component_index
 from maestro.storage import evidence as evidence_store
 from maestro.storage import evidence_views
 from tests.maestro.evidence import builders

@@ -20,10 +20,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from maestro import storage
+from maestro.artifacts import repository as artifact_repository
 from maestro.db.engine import Database
+from maestro.db.records import values_of
 from maestro.db.tables import IdempotencyKeyRow
 from maestro.evidence.archive import MAX_MEMBERS
 from maestro.ids import uuid7
+from maestro.pagination import Page
+from maestro.platform.uow import unit_of_work
 from tests.maestro.evidence import builders
 
 PER_100_ITEMS = 1_000_000
@@ -82,14 +86,14 @@ def _upload(client: TestClient, run_id: str, kind: str, data: bytes, key: str) -
 
 def _copy_artifacts(db: Database, run_id: str, total: int) -> None:
     """Fill the run to ``total`` artifacts with copies of the uploaded rows (cheaper than uploads)."""
-    with db.write() as session:
-        rows = [dict(r._mapping) for r in storage.artifacts_of_run(session, run_id)]
+    with unit_of_work(db) as uow:
+        rows = [values_of(r) for r in storage.list_artifacts(uow, Page(limit=1000), run_id=run_id)]
         copies = [
             {**rows[i % len(rows)], "id": uuid7(), "created_at": datetime.now(UTC)}
             for i in range(total - len(rows))
         ]
         for values in copies:
-            storage.insert_artifact(session, values)
+            artifact_repository.insert_artifact(uow, values)
 
 
 @pytest.fixture

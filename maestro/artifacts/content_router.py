@@ -15,14 +15,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from maestro import storage
-from maestro.api.deps import BlobStoreDep, DatabaseDep, LanesDep, SettingsDep, UowDep, UploadLimitsDep
+from maestro.api.deps import BlobStoreDep, LanesDep, SettingsDep, UowDep, UploadLimitsDep
 from maestro.api.responses import json_response
+from maestro.artifacts import upload as content_service
 from maestro.blobs.base import BlobMissing, BlobStore
 from maestro.blobs.spool import Spool
 from maestro.errors import ArtifactNotFound, ContentCorrupt, ContentNotFound, RangeNotSatisfiable
 from maestro.models import Artifact, ErrorBody
 from maestro.platform.uow import UnitOfWork
-from maestro.services import content as content_service
 
 router = APIRouter(prefix="/maestro/artifacts", tags=["artifact content"])
 log = logging.getLogger("maestro.blobs")
@@ -38,7 +38,7 @@ _CHUNK = 1 << 20
 
 
 def _lookup(uow: UnitOfWork, artifact_id: str) -> tuple[str | None, str | None, int | None, str | None]:
-    row = storage.get_artifact(uow.session, artifact_id)
+    row = storage.get_artifact(uow, artifact_id)
     uow.release()  # the bytes stream without a transaction open
     if row is None:
         raise ArtifactNotFound()
@@ -67,7 +67,6 @@ def _lookup(uow: UnitOfWork, artifact_id: str) -> tuple[str | None, str | None, 
 async def upload_artifact_content(
     artifact_id: str,
     request: Request,
-    db: DatabaseDep,
     uow: UowDep,
     blobs: BlobStoreDep,
     settings: SettingsDep,
@@ -78,7 +77,7 @@ async def upload_artifact_content(
     ] = False,
 ) -> Response:
     """Stream the raw body into storage: 201 when attached, 200 when the same bytes were already there."""
-    content_hash = await run_in_threadpool(content_service.declared_content_hash, db, artifact_id)
+    content_hash = await run_in_threadpool(content_service.declared_content_hash, uow, artifact_id)
     spool = Spool(
         settings.spool_dir(), settings.max_upload_bytes, content_service.hash_algorithms(content_hash)
     )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from maestro import storage
+from maestro.artifacts import repository
+from maestro.artifacts.repository import ArtifactRecord
+from maestro.checks import ArtifactFlags
 from maestro.errors import ArtifactNotFound, ContentNotFound, RunNotFound
 from maestro.evidence.compact import compact, detail, member_rows
 from maestro.evidence.model import Evidence
@@ -23,8 +24,10 @@ from maestro.models import (
     EvidenceMember,
 )
 from maestro.pagination import Cursor, Page, PositionCursor
+from maestro.platform.scope import Scope
 from maestro.platform.uow import UnitOfWork
-from maestro.services.rows import artifact_from_row
+from maestro.runs import service as run_service
+from maestro.services.rows import artifact_from_row, flags_from_row
 from maestro.storage import evidence_views as views_store
 
 
@@ -45,18 +48,41 @@ def new_artifact_values(data: ArtifactCreate, now: datetime) -> dict[str, Any]:
     }
 
 
+_NO_CONTENT: dict[str, Any] = {
+    "content_digest": None,
+    "content_size": None,
+    "media_type": None,
+    "uploaded_at": None,
+    "evidence": None,
+    "verified_sbom": False,
+    "verified_slsa_provenance": False,
+    "verified_risk_assessment": False,
+}
+
+
+def flags_of_run(scope: Scope, run_id: str) -> list[ArtifactFlags]:
+    """What the release gate reads of each of the run's artifacts, oldest first."""
+    return [flags_from_row(r) for r in repository.artifact_flags_of_run(scope, run_id)]
+
+
+def artifact_run_ids(scope: Scope, artifact_ids: list[str]) -> dict[str, str]:
+    return repository.artifact_run_ids(scope, artifact_ids)
+
+
+def artifact_ids_of_run(scope: Scope, run_id: str) -> list[str]:
+    return repository.artifact_ids_of_run(scope, run_id)
+
+
 def create_artifact(uow: UnitOfWork, data: ArtifactCreate) -> Artifact:
-    session = uow.session
-    if not storage.run_exists(session, data.run_id):
+    if not run_service.run_exists(uow, data.run_id):
         raise RunNotFound()
-    values = new_artifact_values(data, uow.now)
-    storage.insert_artifact(session, values)
-    return artifact_from_row(SimpleNamespace(**values, content_digest=None, evidence=None))
+    values = new_artifact_values(data, uow.clock())
+    repository.insert_artifact(uow, values)
+    return artifact_from_row(ArtifactRecord(**_NO_CONTENT, **values))
 
 
 def get_artifact(uow: UnitOfWork, artifact_id: str) -> Artifact:
-    session = uow.session
-    row = storage.get_artifact(session, artifact_id)
+    row = repository.get_artifact(uow, artifact_id)
     if row is None:
         raise ArtifactNotFound()
     return artifact_from_row(row)
@@ -65,8 +91,7 @@ def get_artifact(uow: UnitOfWork, artifact_id: str) -> Artifact:
 def list_artifacts(
     uow: UnitOfWork, page: Page, *, run_id: str | None = None, kind: ArtifactKind | None = None
 ) -> tuple[list[Artifact], Cursor | None]:
-    session = uow.session
-    rows = storage.list_artifacts(session, page, run_id=run_id, kind=kind.value if kind is not None else None)
+    rows = repository.list_artifacts(uow, page, run_id=run_id, kind=kind.value if kind is not None else None)
     items = [artifact_from_row(r) for r in rows[: page.limit]]
     after = Cursor(items[-1].created_at, items[-1].id) if len(rows) > page.limit else None
     return items, after
@@ -95,8 +120,8 @@ def store_evidence_views(session: Session, artifact_id: str, views: EvidenceView
     views_store.insert_evidence_views(session, artifact_id, views.full, views.members)
 
 
-def _artifact_with_content(session: Session, artifact_id: str) -> None:
-    row = storage.get_artifact(session, artifact_id)
+def _artifact_with_content(uow: UnitOfWork, artifact_id: str) -> None:
+    row = repository.get_artifact(uow, artifact_id)
     if row is None:
         raise ArtifactNotFound()
     if row.content_digest is None:
@@ -106,7 +131,7 @@ def _artifact_with_content(session: Session, artifact_id: str) -> None:
 def get_evidence(uow: UnitOfWork, artifact_id: str) -> ArtifactEvidence:
     """The full evidence (every error and warning, the whole summary), members apart."""
     session = uow.session
-    _artifact_with_content(session, artifact_id)
+    _artifact_with_content(uow, artifact_id)
     stored = views_store.evidence_detail(session, artifact_id)
     if stored is None:  # pragma: no cover - every content upload writes one
         raise ContentNotFound("Artifact has no stored evidence")
@@ -118,7 +143,7 @@ def list_members(
 ) -> tuple[list[EvidenceMember], PositionCursor | None]:
     """One page of an archive's members in archive order; empty for other content."""
     session = uow.session
-    _artifact_with_content(session, artifact_id)
+    _artifact_with_content(uow, artifact_id)
     rows = views_store.members_page(session, artifact_id, after.position if after else None, limit)
     items = [
         EvidenceMember.model_construct(
@@ -138,7 +163,7 @@ def list_components(
 ) -> tuple[list[ComponentMatch], Cursor | None]:
     """One page of the components this artifact added to the index."""
     session = uow.session
-    if storage.get_artifact(session, artifact_id) is None:
+    if repository.get_artifact(uow, artifact_id) is None:
         raise ArtifactNotFound()
     rows = views_store.components_page(session, artifact_id, page)
     items = [ComponentMatch.model_validate(r, from_attributes=True) for r in rows[: page.limit]]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from maestro.api.deps import PageDep, UowDep
 from maestro.api.responses import json_response, page_response
 from maestro.models import DisclosurePack, DisclosurePackCreate, ErrorBody
-from maestro.services import packs as pack_service
+from maestro.packs import service as pack_service
 
 router = APIRouter(prefix="/maestro/disclosure-packs", tags=["disclosure packs"])
 _ERRORS: dict[int | str, dict[str, object]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}

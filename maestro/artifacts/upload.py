@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from maestro import storage
+from maestro.artifacts import repository
+from maestro.artifacts import service as artifact_service
+from maestro.artifacts.service import EvidenceViews, new_artifact_values
 from maestro.blobs.base import BlobStore
 from maestro.blobs.spool import Spool
-from maestro.db.engine import Database
+from maestro.components import index_writer as component_index
 from maestro.errors import ArtifactNotFound, Conflict, RunNotFound, ValidationFailed
 from maestro.evidence.model import Evidence, Finding, ParsedEvidence, ParseOptions, VerifiedFlags
 from maestro.evidence.purl import indexable, split_purl
@@ -32,13 +34,11 @@ from maestro.evidence.registry import verified_flags
 from maestro.ids import uuid7
 from maestro.models import Artifact, ArtifactCreate, ArtifactEvidence, ArtifactKind
 from maestro.platform.uow import UnitOfWork
-from maestro.services import artifacts as artifact_service
-from maestro.services import component_index
-from maestro.services import keys as key_service
-from maestro.services.artifacts import EvidenceViews, new_artifact_values
+from maestro.runs import service as run_service
 from maestro.services.parsing import Parser
 from maestro.services.rows import artifact_from_row
 from maestro.storage import evidence as evidence_store
+from maestro.trusted_keys import service as key_service
 
 LEASE = timedelta(hours=1)
 _HASH = re.compile(r"^(?:(sha256|sha384|sha512|sha1)[:\-])?([0-9a-fA-F]+)$")
@@ -194,24 +194,23 @@ def _content_values(
     }
 
 
-def _store_blob(db: Database, blobs: BlobStore, spool: Spool, now: datetime) -> None:
+def _store_blob(uow: UnitOfWork, blobs: BlobStore, spool: Spool, now: datetime) -> None:
     """Prepare: lease the blob row (its own short transaction: garbage collection spares a
     leased blob), then put the bytes. Runs before the unit of work's transaction begins."""
-    with db.write() as session:
-        evidence_store.lease_blob(session, spool.digest, spool.size, now, now + LEASE)
+    with uow.outside(writes=True) as scope:
+        evidence_store.lease_blob(scope.session, spool.digest, spool.size, now, now + LEASE)
     spool.close()
     blobs.put_file(spool.digest, spool.path, spool.size)
 
 
-def declared_content_hash(db: Database, artifact_id: str) -> str | None:
+def declared_content_hash(uow: UnitOfWork, artifact_id: str) -> str | None:
     """The artifact's declared content_hash (it decides which digests the spool computes),
     read before the upload streams and so outside the unit of work."""
-    with db.read() as session:
-        row = storage.get_artifact(session, artifact_id)
+    with uow.outside() as scope:
+        row = repository.get_artifact(scope, artifact_id)
     if row is None:
         raise ArtifactNotFound()
-    declared: str | None = row.content_hash
-    return declared
+    return row.content_hash
 
 
 @dataclass(slots=True)
@@ -240,14 +239,12 @@ def _prepare(
 ) -> Prepared:
     """Check, parse and store the bytes - everything that may take long or touch the blob
     store - before the unit of work's transaction (and SQLite's writer lock) is taken."""
-    if uow.active:  # Database.write below would wait for the lock this request holds
-        raise RuntimeError("an upload is prepared before its unit of work begins")
     _check_declared_hash(content_hash, spool)
     parsed = _parse(spool, kind, ParseOptions(strict=strict, trusted_keys=trusted), limits)
     evidence = _evidence_for(kind, declared, parsed, strict)
     views = artifact_service.split_evidence(evidence)
     now = uow.clock()
-    _store_blob(uow.db, blobs, spool, now)
+    _store_blob(uow, blobs, spool, now)
     artifact_id, run_id = where
     rows = _component_rows(parsed, artifact_id, run_id, now)
     return Prepared(_content_values(spool, media_type, views.view, now, content_hash), views, rows)
@@ -256,8 +253,8 @@ def _prepare(
 def _index_ahead(uow: UnitOfWork, prepared: Prepared, artifact_id: str) -> None:
     """SQLite, a large index: write it in batches under a claim, hidden until attached."""
     token = uuid7()
-    with uow.db.write() as session:
-        leftovers = component_index.claim(session, artifact_id, token, uow.clock())
+    with uow.outside(writes=True) as scope:
+        leftovers = component_index.claim(scope.session, artifact_id, token, uow.clock())
     prepared.batch_token = token
     if leftovers:
         component_index.clear_leftovers(uow.db, artifact_id, token)
@@ -275,7 +272,7 @@ def _attach(uow: UnitOfWork, artifact_id: str, prepared: Prepared) -> Artifact:
         evidence_store.insert_components(session, prepared.rows)
     evidence_store.set_artifact_content(session, artifact_id, prepared.content)
     artifact_service.store_evidence_views(session, artifact_id, prepared.views)
-    fresh = storage.get_artifact(session, artifact_id)
+    fresh = repository.get_artifact(uow, artifact_id)
     assert fresh is not None
     return artifact_from_row(fresh)
 
@@ -286,8 +283,8 @@ def _give_up(uow: UnitOfWork, artifact_id: str, prepared: Prepared, *, created: 
     if prepared.batch_token is not None:
         component_index.abandon(uow.db, artifact_id, prepared.batch_token)
         if created:
-            with contextlib.suppress(Exception), uow.db.write() as session:
-                evidence_store.delete_artifact(session, artifact_id)
+            with contextlib.suppress(Exception), uow.outside(writes=True) as scope:
+                evidence_store.delete_artifact(scope.session, artifact_id)
 
 
 def attach_content(
@@ -301,11 +298,11 @@ def attach_content(
     limits: UploadLimits,
 ) -> tuple[Artifact, bool]:
     """Attach spooled bytes to an existing artifact. Returns (artifact, newly attached)."""
-    with uow.db.read() as session:  # a snapshot for the prepare phase; attach checks again
-        row = storage.get_artifact(session, artifact_id)
+    with uow.outside() as scope:  # a snapshot for the prepare phase; attach checks again
+        row = repository.get_artifact(scope, artifact_id)
         if row is None:
             raise ArtifactNotFound()
-        trusted = key_service.trusted_keys(session)
+        trusted = key_service.trusted_keys(scope)
     if row.content_digest is not None:
         return _same_or_conflict(row, spool)
     artifact = artifact_from_row(row)
@@ -316,7 +313,7 @@ def attach_content(
     try:
         if component_index.in_batches(uow.db, prepared.rows):
             _index_ahead(uow, prepared, artifact_id)
-        current = evidence_store.get_artifact_for_update(uow.session, artifact_id)
+        current = repository.get_artifact(uow, artifact_id, for_update=True)
         if current is None:
             raise ArtifactNotFound()
         if current.content_digest is not None:  # a concurrent upload won the race
@@ -353,10 +350,10 @@ def create_with_content(
 
     A large index on SQLite is written ahead in batches, so the artifact row is created
     first, visible without content while it is indexed, and removed again on failure."""
-    with uow.db.read() as session:
-        if not storage.run_exists(session, data.run_id):
+    with uow.outside() as scope:
+        if not run_service.run_exists(scope, data.run_id):
             raise RunNotFound()
-        trusted = key_service.trusted_keys(session)
+        trusted = key_service.trusted_keys(scope)
     values = new_artifact_values(data, uow.clock())
     artifact_id = values["id"]
     prepared = _prepare(
@@ -365,17 +362,17 @@ def create_with_content(
     )  # fmt: skip
     ahead = component_index.in_batches(uow.db, prepared.rows)
     if ahead:
-        with uow.db.write() as session:
-            if not storage.run_exists(session, data.run_id):
+        with uow.outside(writes=True) as scope:
+            if not run_service.run_exists(scope, data.run_id):
                 raise RunNotFound()
-            storage.insert_artifact(session, values)
+            repository.insert_artifact(scope, values)
     try:
         if ahead:
             _index_ahead(uow, prepared, artifact_id)
-        elif not storage.run_exists(uow.session, data.run_id):
+        elif not run_service.run_exists(uow, data.run_id):
             raise RunNotFound()
         else:
-            storage.insert_artifact(uow.session, values)
+            repository.insert_artifact(uow, values)
         return _attach(uow, artifact_id, prepared)
     except BaseException:
         _give_up(uow, artifact_id, prepared, created=ahead)

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import orjson
 
-from maestro import storage
 from maestro.errors import (
     InvalidTransition,
     PreconditionFailed,
@@ -31,7 +29,10 @@ from maestro.errors import (
 from maestro.ids import uuid7
 from maestro.models import TERMINAL_STATUSES, Run, RunCreate, RunStatus, RunUpdate
 from maestro.pagination import Cursor, Page
+from maestro.platform.scope import Scope
 from maestro.platform.uow import UnitOfWork
+from maestro.runs import repository
+from maestro.runs.repository import RunFilter, RunRecord
 from maestro.services.rows import run_from_row
 
 MAX_METADATA_BYTES = 1024 * 1024
@@ -63,43 +64,44 @@ def _not_in_future(field: str, value: datetime, now: datetime) -> None:
 
 
 def create_run(uow: UnitOfWork, data: RunCreate) -> tuple[Run, int]:
-    session = uow.session
     now = uow.clock()
     started_at = data.started_at.astimezone(UTC) if data.started_at else now
     _not_in_future("started_at", started_at, now)
     run_id = uuid7()
-    values = {
-        "id": run_id,
-        "name": data.name,
-        "owner": data.owner,
-        "status": data.status.value,
-        "started_at": started_at,
-        "finished_at": max(now, started_at) if data.status in TERMINAL_STATUSES else None,
-        "cost_estimate": data.cost_estimate,
-        "cost_actual": data.cost_actual,
-        "related_entity_ids": data.related_entity_ids,
-        "related_decision_ids": data.related_decision_ids,
-        "metadata": data.metadata,
-        "updated_at": now,
-        "version": 1,
-    }
-    storage.insert_run(session, values)
-    storage.set_links(session, run_id, "entity", data.related_entity_ids, started_at, replace=False)
-    storage.set_links(session, run_id, "decision", data.related_decision_ids, started_at, replace=False)
-    return run_from_row(SimpleNamespace(**values)), 1
+    record = RunRecord(
+        id=run_id,
+        name=data.name,
+        owner=data.owner,
+        status=data.status.value,
+        started_at=started_at,
+        finished_at=max(now, started_at) if data.status in TERMINAL_STATUSES else None,
+        cost_estimate=data.cost_estimate,
+        cost_actual=data.cost_actual,
+        related_entity_ids=data.related_entity_ids,
+        related_decision_ids=data.related_decision_ids,
+        metadata=data.metadata,
+        updated_at=now,
+        version=1,
+    )
+    repository.insert_run(uow, record)
+    repository.set_links(uow, run_id, "entity", data.related_entity_ids, started_at, replace=False)
+    repository.set_links(uow, run_id, "decision", data.related_decision_ids, started_at, replace=False)
+    return run_from_row(record), 1
+
+
+def run_exists(scope: Scope, run_id: str) -> bool:
+    return repository.run_exists(scope, run_id)
 
 
 def get_run(uow: UnitOfWork, run_id: str) -> tuple[Run, int]:
-    session = uow.session
-    row = storage.get_run(session, run_id)
+    row = repository.get_run(uow, run_id)
     if row is None:
         raise RunNotFound()
     return run_from_row(row), row.version
 
 
-def list_runs(uow: UnitOfWork, where: storage.RunFilter, page: Page) -> tuple[list[Run], Cursor | None]:
-    session = uow.session
-    rows = storage.list_runs(session, where, page)
+def list_runs(uow: UnitOfWork, where: RunFilter, page: Page) -> tuple[list[Run], Cursor | None]:
+    rows = repository.list_runs(uow, where, page)
     runs = [run_from_row(r) for r in rows[: page.limit]]
     after = Cursor(runs[-1].started_at, runs[-1].id) if len(rows) > page.limit else None
     return runs, after
@@ -180,17 +182,15 @@ def _changes(row: Any, data: RunUpdate, now: datetime) -> dict[str, Any]:
                 "metadata", f"would exceed {MAX_METADATA_BYTES} bytes once merged"
             )
         values["metadata"] = merged
-    current = row._mapping
-    return {key: value for key, value in values.items() if current[key] != value}
+    return {key: value for key, value in values.items() if getattr(row, key) != value}
 
 
 def update_run(
     uow: UnitOfWork, run_id: str, data: RunUpdate, *, if_match: Sequence[int] | None = None
 ) -> tuple[Run, int]:
     """Apply ``data``; with ``if_match`` (ETag versions) only if the run is still at one of them."""
-    session = uow.session
     for _ in range(_CAS_ATTEMPTS):
-        row = storage.get_run(session, run_id, for_update=True)
+        row = repository.get_run(uow, run_id, for_update=True)
         if row is None:
             raise RunNotFound()
         if if_match is not None and row.version not in if_match:
@@ -202,12 +202,12 @@ def update_run(
         if not values:  # nothing changes: no write, same ETag
             return run_from_row(row), row.version
         values["updated_at"] = now
-        if storage.update_run_if_version(session, run_id, row.version, values):
+        if repository.update_run_if_version(uow, run_id, row.version, values):
             for kind in ("entity", "decision"):
                 ids = values.get(f"related_{kind}_ids")
                 if ids is not None:
-                    storage.set_links(session, run_id, kind, ids, row.started_at, replace=True)
-            fresh = storage.get_run(session, run_id)
+                    repository.set_links(uow, run_id, kind, ids, row.started_at, replace=True)
+            fresh = repository.get_run(uow, run_id)
             assert fresh is not None
             return run_from_row(fresh), fresh.version
     raise PreconditionFailed("Run is being changed concurrently; retry the update")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from maestro.components.sbom_diff import sbom_diff
 from maestro.errors import ValidationFailed
 from maestro.evidence.purl import split_purl
 from maestro.models import ComponentMatch
 from maestro.pagination import Cursor, Page
 from maestro.platform.uow import UnitOfWork
-from maestro.services.sbom_diff import sbom_diff
 from maestro.storage import evidence as evidence_store
 
 __all__ = ["find_components", "sbom_diff"]

@@ -22,9 +22,9 @@ from maestro.models import (
 )
 from maestro.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Cursor
 from maestro.platform.uow import UnitOfWork
-from maestro.services import gate as gate_service
-from maestro.services import runs as run_service
-from maestro.storage import RunFilter
+from maestro.runs import release_gate as gate_service
+from maestro.runs import service as run_service
+from maestro.runs.repository import RunFilter
 
 router = APIRouter(prefix="/maestro/runs", tags=["runs"])
 _ERRORS: dict[int | str, dict[str, object]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}

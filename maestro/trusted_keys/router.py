@@ -8,7 +8,7 @@ from pydantic import TypeAdapter
 from maestro.api.deps import UowDep
 from maestro.api.responses import JSON, json_response
 from maestro.models import ErrorBody, TrustedKeyCreate, TrustedKeyInfo
-from maestro.services import keys as key_service
+from maestro.trusted_keys import service as key_service
 
 router = APIRouter(prefix="/maestro/trusted-keys", tags=["trusted keys"])
 _KEYS = TypeAdapter(list[TrustedKeyInfo])

@@ -19,12 +19,12 @@ from starlette.datastructures import FormData, UploadFile
 
 from maestro.api.deps import PageDep, UowDep
 from maestro.api.responses import json_response, page_response
+from maestro.artifacts import service as artifact_service
+from maestro.artifacts import upload as content_service
 from maestro.blobs.spool import Spool
 from maestro.bulkhead import Lanes
 from maestro.config import Settings
 from maestro.models import Artifact, ArtifactCreate, ArtifactKind, ErrorBody
-from maestro.services import artifacts as artifact_service
-from maestro.services import content as content_service
 
 _MULTIPART_DOC: dict[str, Any] = {
     "requestBody": {

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from maestro.api.deps import PageDep, UowDep
 from maestro.api.responses import json_response, page_response
+from maestro.artifacts import service as artifact_service
 from maestro.models import ArtifactEvidence, ComponentMatch, ErrorBody, EvidenceMember
 from maestro.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, PositionCursor
-from maestro.services import artifacts as artifact_service
 
 router = APIRouter(prefix="/maestro/artifacts/{artifact_id}", tags=["artifacts"])
 

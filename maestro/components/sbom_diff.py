@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from maestro import storage
 from maestro.errors import RunNotFound
+from maestro.platform.uow import DEFAULT_TENANT, DetachedScope
 from maestro.storage import evidence_views as views_store
 
 _SPOOL_IN_MEMORY = 1 << 20
@@ -127,7 +128,7 @@ def _merge(rows: Iterable[Sequence[Any]], diff: DiffStream) -> None:
 def sbom_diff(session: Session, base_run_id: str, head_run_id: str) -> DiffStream:
     """The SbomDiff of two runs, ready to stream; a missing run raises before any work."""
     for run_id in (base_run_id, head_run_id):
-        if not storage.run_exists(session, run_id):
+        if not storage.run_exists(DetachedScope(session, DEFAULT_TENANT), run_id):
             raise RunNotFound(f"Run not found: {run_id}")
     diff = DiffStream(base_run_id, head_run_id)
     try:

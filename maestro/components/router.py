@@ -10,8 +10,8 @@ from starlette.background import BackgroundTask
 
 from maestro.api.deps import PageDep, UowDep
 from maestro.api.responses import JSON, page_response
+from maestro.components import service as component_service
 from maestro.models import ComponentMatch, ErrorBody, SbomDiff
-from maestro.services import components as component_service
 
 router = APIRouter(tags=["components"])
 

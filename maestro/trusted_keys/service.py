@@ -6,12 +6,12 @@ import hashlib
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from sqlalchemy.orm import Session
 
 from maestro.errors import Conflict, TrustedKeyNotFound, ValidationFailed
 from maestro.evidence.model import TrustedKey
 from maestro.ids import uuid7
 from maestro.models import TrustedKeyCreate, TrustedKeyInfo
+from maestro.platform.scope import Scope
 from maestro.platform.uow import UnitOfWork
 from maestro.storage import evidence as evidence_store
 
@@ -81,9 +81,9 @@ def delete_key(uow: UnitOfWork, key_id: str) -> None:
         raise TrustedKeyNotFound()
 
 
-def trusted_keys(session: Session) -> tuple[TrustedKey, ...]:
+def trusted_keys(scope: Scope) -> tuple[TrustedKey, ...]:
     """What the parsers verify signatures against: every trusted key of the deployment (a signer's
     keyid only orders them; ``maestro.evidence.trusted_keys`` bounds the checks per document)."""
     return tuple(
-        TrustedKey(key_id=r.key_id, name=r.name, pem=r.pem) for r in evidence_store.list_keys(session)
+        TrustedKey(key_id=r.key_id, name=r.name, pem=r.pem) for r in evidence_store.list_keys(scope.session)
     )

@@ -1,0 +1,1 @@
+"""Artifacts: the evidence a run produced - records, uploaded content, parsed evidence."""

@@ -1,0 +1,1 @@
+"""Trusted keys: the public keys DSSE signatures are verified against."""
