@@ -7,7 +7,7 @@ Maestro server (uvicorn, one worker) on 127.0.0.1, and times
 ``GET /maestro/runs/{a}/sbom-diff/{b}`` read to the last byte, sampling the
 server's RSS every 10 ms. The two runs share half their keys unchanged, a
 quarter with another version, and each has an eighth of its own, so every part
-of the answer is large (500k per side: ~190k entries, ~20 MB of JSON).
+of the answer is large (500k per side: 375k entries, ~39 MB of JSON).
 Targets (issue 8): <= 3 s and <= 100 MB server RSS growth at 500k per side.
 Writes bench/results/sbom-diff-<timestamp>.json.
 """

@@ -91,3 +91,13 @@ def test_postgres_reads_a_run_in_index_order_without_sorting(
     plan = _plan(maestro_store, *ids[0])
     assert "ix_components_run_id_diff_key" in plan, plan
     assert "Sort" not in plan, plan
+
+
+@pytest.mark.only(backend="sqlite")
+def test_sqlite_reads_a_run_in_index_order_without_sorting(maestro_store: Database) -> None:
+    stmt = evidence_views.run_diff_query("run", ["artifact"])
+    sql = stmt.compile(dialect=maestro_store.engine.dialect, compile_kwargs={"literal_binds": True})
+    with maestro_store.engine.connect() as conn:
+        plan = " ".join(row[-1] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    assert "USING INDEX ix_components_run_id_diff_key" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
