@@ -7,6 +7,7 @@ the endpoints that page through the bulk, one artifact at a time.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
@@ -103,3 +104,13 @@ def _driver_rows(session: Session, stmt: Select[Any]) -> Iterator[tuple[Any, ...
             yield from batch
     finally:
         cursor.close()
+
+
+def diff_rows(session: Session, base_run_id: str, head_run_id: str) -> Iterator[tuple[Any, ...]]:
+    """Both runs' visible components as (side, diff_key, name, purl, version), side 0 the
+    base, in diff-key order: everything sbom-diff reads, as one stream."""
+    sides = (
+        ((0, *row) for row in run_diff_rows(session, base_run_id)),
+        ((1, *row) for row in run_diff_rows(session, head_run_id)),
+    )
+    return heapq.merge(*sides, key=lambda row: (row[1], row[0]))
