@@ -36,6 +36,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+DIFF_KEY_TYPE = String(2048).with_variant(String(2048, collation="C"), "postgresql")
+
 RUN_STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
 ARTIFACT_KINDS = ("sbom", "slsa_provenance", "risk_assessment", "build_log", "test_report", "other")
 LINK_KINDS = ("entity", "decision")
@@ -179,6 +181,10 @@ class ComponentRow(Base):
     purl_base: Mapped[str | None] = mapped_column(String(2048))
     name: Mapped[str] = mapped_column(String(1024))
     version: Mapped[str | None] = mapped_column(String(256))
+    # What sbom-diff matches on: purl_base, else "name:<name>" (written by insert_components).
+    # Byte order ("C") on PostgreSQL, as SQLite's BINARY and Python's str compare, so the diff
+    # reads each run in index order and merges the two streams without a sort.
+    diff_key: Mapped[str] = mapped_column(DIFF_KEY_TYPE)
     hashes: Mapped[dict[str, str]] = mapped_column(json_type())
     licenses: Mapped[list[str]] = mapped_column(json_type())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -189,7 +195,8 @@ class ComponentRow(Base):
         Index("ix_components_name_version_created_at_id", "name", "version", "created_at", "id"),
         # Pages one artifact's components (GET /maestro/artifacts/{id}/components).
         Index("ix_components_artifact_id_created_at_id", "artifact_id", "created_at", "id"),
-        Index("ix_components_run_id", "run_id"),
+        # One run's components in diff-key order (sbom-diff); also serves every run_id lookup.
+        Index("ix_components_run_id_diff_key", "run_id", "diff_key"),
     )
 
 
