@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from maestro import __version__
 from maestro.api import artifacts, components, content, evidence, health, keys, packs, root, runs
@@ -33,6 +33,8 @@ from maestro.limits import HeadLimits
 from maestro.logs import configure_logging
 from maestro.services.intelgraph import IntelGraph, IntelGraphLimits
 from maestro.services.parsing import ParseBudget, Parser
+from maestro.tenancy import auth
+from maestro.tenancy import router as tenancy_router
 
 log = logging.getLogger("maestro.app")
 
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         prepare_database(db, settings)
         sweep_spool(settings)
+        auth.warn_if_local(app.state.token_presence, settings.auth)
         yield
         app.state.readiness.close()
         if intelgraph is not None:
@@ -96,11 +99,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
         docs_url=None,  # served offline by maestro.api.root
         redoc_url=None,
-        dependencies=GLOBAL_DEPENDENCIES,
+        # Who is asking comes first: a caller without a principal learns nothing else.
+        dependencies=[Depends(auth.require_principal), *GLOBAL_DEPENDENCIES],
         redirect_slashes=False,  # a trailing slash gets a 308 with a body (maestro.api.errors)
     )
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     app.state.db = db
+    app.state.token_presence = auth.TokenPresence(db)
     app.state.settings = settings
     app.state.intelgraph = intelgraph
     app.state.blobs = open_blob_store(settings)
@@ -113,7 +118,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         parse_wait=settings.parse_queue_timeout,
     )
     install_error_handlers(app)
-    for module in (runs, artifacts, evidence, content, packs, components, keys, health):
+    for module in (runs, artifacts, evidence, content, packs, components, keys, health, tenancy_router):
         app.include_router(module.router)
     root.install_docs(app)
     app.add_middleware(IdempotencyMiddleware)  # added first, so it runs inside the limits
