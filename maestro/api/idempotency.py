@@ -31,6 +31,8 @@ log = logging.getLogger("maestro.errors")
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _REPLAYED_HEADERS = ("content-type", "location", "etag")
+# Never recorded: the answer carries a token's secret, which is shown once and stored nowhere.
+_UNRECORDED_PATHS = frozenset({"/maestro/tokens"})
 
 
 def _key(scope: Scope) -> str | None:
@@ -72,7 +74,8 @@ class IdempotencyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = _key(scope) if scope["type"] == "http" and scope["method"] == "POST" else None
+        recorded = scope["type"] == "http" and scope["method"] == "POST"
+        key = _key(scope) if recorded and scope["path"] not in _UNRECORDED_PATHS else None
         if key is None:
             await self.app(scope, receive, send)
             return

@@ -88,14 +88,15 @@ def _refuse_query_tokens(request: Request) -> None:
             )
 
 
-def _local_principal(request: Request, presence: TokenPresence, mode: str) -> Principal:
-    if mode == "auto" and not presence.any():
-        client = request.client.host if request.client else None
-        proxied = any(name in request.headers for name in PROXY_HEADERS)
-        if proxied or not is_loopback(client):
-            raise Unauthorized(BOOTSTRAP_HINT)
-        return Principal.local_admin()
-    raise Unauthorized("An API token is required: send Authorization: Bearer <token>")
+def _local_principal(request: Request) -> Principal:
+    """Local mode's admin, for a loopback peer without proxy headers; else the 401 that
+    says how to leave local mode. Any Authorization header is not looked at: while no
+    token exists, none can be valid, and the peer is what grants local mode."""
+    client = request.client.host if request.client else None
+    proxied = any(name in request.headers for name in PROXY_HEADERS)
+    if proxied or not is_loopback(client):
+        raise Unauthorized(BOOTSTRAP_HINT)
+    return Principal.local_admin()
 
 
 def _token_principal(db: Database, value: str, now: datetime) -> Principal:
@@ -110,9 +111,11 @@ def _token_principal(db: Database, value: str, now: datetime) -> Principal:
 def resolve_principal(request: Request, db: Database, presence: TokenPresence, mode: str) -> Principal:
     """Who sent this request: its bearer token's principal, or local mode's admin."""
     _refuse_query_tokens(request)
+    if mode == "auto" and not presence.any():
+        return _local_principal(request)
     value = bearer_value(request)
     if value is None:
-        return _local_principal(request, presence, mode)
+        raise Unauthorized("An API token is required: send Authorization: Bearer <token>")
     return _token_principal(db, value, datetime.now(UTC))
 
 

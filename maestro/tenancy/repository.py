@@ -78,7 +78,7 @@ def touch(session: Session, token_id: str, now: datetime, stale_before: datetime
         update(ApiTokenRow)
         .where(
             ApiTokenRow.id == token_id,
-            (ApiTokenRow.last_used_at.is_(None)) | (ApiTokenRow.last_used_at < stale_before),
+            (ApiTokenRow.last_used_at.is_(None)) | (ApiTokenRow.last_used_at <= stale_before),
         )
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
