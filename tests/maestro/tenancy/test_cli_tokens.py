@@ -45,7 +45,8 @@ def test_bootstrap_refuses_while_an_admin_token_works(mcli: Cli, server_db: Data
     assert again.exit_code == 1
     assert "An admin token already exists" in one_line_error(again)
     forced = mcli.json("tokens", "bootstrap", "--force", "--expires", "2d")
-    assert forced["role"] == "admin" and forced["token"].startswith("mae_")
+    assert forced["role"] == "admin"
+    assert forced["token"].startswith("mae_")
 
 
 def test_bootstrap_is_allowed_again_when_admins_are_gone(mcli: Cli, server_db: Database) -> None:
@@ -75,15 +76,18 @@ def test_create_list_revoke_through_the_api(mcli: Cli, server_db: Database, clie
     token_format.check_format(secret)
     listed = mcli.json("--token", admin, "tokens", "list")
     viewer = next(t for t in listed if t["role"] == "viewer")
-    assert "token" not in viewer and viewer["name"] == "ci"
+    assert "token" not in viewer
+    assert viewer["name"] == "ci"
     human = mcli.ok("--token", admin, "tokens", "list").stdout
-    assert "viewer" in human and secret not in human
+    assert "viewer" in human
+    assert secret not in human
     assert client.get("/maestro/runs", headers=bearer(secret)).status_code == 200
     revoked = mcli.json("--token", admin, "tokens", "revoke", viewer["id"])
     assert revoked["revoked_at"] is not None
     assert client.get("/maestro/runs", headers=bearer(secret)).status_code == 401
     denied = mcli("--token", secret, "tokens", "list")
-    assert denied.exit_code == 1 and "revoked" in one_line_error(denied)
+    assert denied.exit_code == 1
+    assert "revoked" in one_line_error(denied)
 
 
 def test_create_shows_the_secret_for_people(mcli: Cli, server_db: Database) -> None:
@@ -91,7 +95,8 @@ def test_create_shows_the_secret_for_people(mcli: Cli, server_db: Database) -> N
     shown = mcli.ok(
         "--token", admin, "tokens", "create", "--role", "writer", "--name", "ci", "--expires", "12h"
     )
-    assert "shown once" in shown.stdout and "mae_" in shown.stdout
+    assert "shown once" in shown.stdout
+    assert "mae_" in shown.stdout
 
 
 def test_without_a_token_the_cli_says_what_is_missing(mcli: Cli, server_db: Database) -> None:

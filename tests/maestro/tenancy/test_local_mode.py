@@ -67,9 +67,11 @@ def test_the_first_token_ends_local_mode_and_sees_local_data(
     run = local.post("/maestro/runs", json={"name": "before", "owner": "me"}).json()
     token = issue(maestro_store, Role.VIEWER)
     refused = local.get("/maestro/runs")
-    assert refused.status_code == 401 and "An API token is required" in refused.json()["detail"]
+    assert refused.status_code == 401
+    assert "An API token is required" in refused.json()["detail"]
     seen = local.get(f"/maestro/runs/{run['id']}", headers=bearer(token))
-    assert seen.status_code == 200 and seen.json()["name"] == "before"
+    assert seen.status_code == 200
+    assert seen.json()["name"] == "before"
 
 
 def test_revoked_tokens_still_end_local_mode(peers: dict[str, TestClient], app: FastAPI) -> None:
@@ -83,7 +85,8 @@ def test_required_mode_needs_a_token_even_from_loopback(maestro_store: Database,
     app = create_app(settings, database=maestro_store)
     with _client(app, "127.0.0.1") as local:
         response = local.get("/maestro/runs")
-        assert response.status_code == 401 and "An API token is required" in response.json()["detail"]
+        assert response.status_code == 401
+        assert "An API token is required" in response.json()["detail"]
         assert (
             local.get("/maestro/runs", headers=bearer(issue(maestro_store, Role.VIEWER))).status_code == 200
         )

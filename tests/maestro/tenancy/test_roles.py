@@ -73,7 +73,8 @@ def test_the_roles_are_ordered() -> None:
     assert Role.VIEWER < Role.WRITER < Role.ADMIN
     assert Role.ADMIN > Role.WRITER >= Role.WRITER > Role.VIEWER
     assert sorted([Role.ADMIN, Role.VIEWER, Role.WRITER]) == [Role.VIEWER, Role.WRITER, Role.ADMIN]
-    assert Role.ADMIN.allows(Role.VIEWER) and not Role.VIEWER.allows(Role.WRITER)
+    assert Role.ADMIN.allows(Role.VIEWER)
+    assert not Role.VIEWER.allows(Role.WRITER)
 
 
 def test_the_documented_defaults() -> None:
@@ -81,7 +82,8 @@ def test_the_documented_defaults() -> None:
     assert required_role("POST", "/maestro/artifacts") is Role.WRITER
     assert required_role("DELETE", "/maestro/trusted-keys/{key_id}") is Role.ADMIN
     assert required_role("GET", "/maestro/audit") is Role.ADMIN
-    assert is_open("HEAD", "/healthz") and not is_open("POST", "/healthz")
+    assert is_open("HEAD", "/healthz")
+    assert not is_open("POST", "/healthz")
 
 
 def _concrete(path: str) -> str:
@@ -114,10 +116,8 @@ def test_the_role_matrix(role: Role, client: TestClient, app: FastAPI, maestro_s
             assert response.status_code not in (401, 403), (method, path, response.text)
         else:
             assert response.status_code == 403, (method, path, response.text)
-            assert response.json() == {
-                "detail": f"This request needs role {needed.value} (or higher); the token has role {role.value}",
-                "error": "forbidden",
-            }
+            detail = f"This request needs role {needed.value} (or higher); the token has role {role.value}"
+            assert response.json() == {"detail": detail, "error": "forbidden"}
 
 
 def test_open_routes_need_nothing(client: TestClient, maestro_store: Database) -> None:

@@ -33,7 +33,8 @@ def test_create_shows_the_secret_once_and_stores_only_its_hash(
     assert created.status_code == 201, created.text
     body = created.json()
     assert created.headers["cache-control"] == "no-store"
-    assert body["token"].startswith("mae_") and body["tenant_id"] == "default"
+    assert body["token"].startswith("mae_")
+    assert body["tenant_id"] == "default"
     assert body["created_by"] == admin.id
     expires = datetime.fromisoformat(body["expires_at"])
     assert timedelta(days=29, hours=23) < expires - datetime.now(UTC) <= timedelta(days=30)
@@ -87,7 +88,8 @@ def test_revocation_takes_effect_on_the_next_request(client: TestClient, maestro
     viewer = issue(maestro_store, Role.VIEWER)
     assert client.get("/maestro/runs", headers=bearer(viewer)).status_code == 200
     revoked = client.delete(f"/maestro/tokens/{viewer.id}", headers=bearer(admin))
-    assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
+    assert revoked.status_code == 200
+    assert revoked.json()["revoked_at"] is not None
     _unauthorized(client.get("/maestro/runs", headers=bearer(viewer)), "was revoked")
     again = client.delete(f"/maestro/tokens/{viewer.id}", headers=bearer(admin))
     assert again.json()["revoked_at"] == revoked.json()["revoked_at"]
@@ -106,7 +108,8 @@ def test_bodies_say_what_is_missing_without_telling_whether_a_token_exists(
 ) -> None:
     valid = issue(maestro_store, Role.VIEWER)
     response = client.get("/maestro/runs")
-    assert response.status_code == 401 and response.json() == REQUIRED
+    assert response.status_code == 401
+    assert response.json() == REQUIRED
     unknown = token_format.new_token()
     _unauthorized(client.get("/maestro/runs", headers=bearer(unknown)), "The bearer token is not valid")
     broken = valid.token[:-1] + ("A" if valid.token[-1] != "A" else "B")
@@ -118,7 +121,8 @@ def test_bodies_say_what_is_missing_without_telling_whether_a_token_exists(
     )
     # A valid viewer token on an admin route: 403 naming the role, and no 401.
     forbidden = client.post("/maestro/trusted-keys", json={"name": "k", "pem": "x"}, headers=bearer(valid))
-    assert forbidden.status_code == 403 and "needs role admin" in forbidden.json()["detail"]
+    assert forbidden.status_code == 403
+    assert "needs role admin" in forbidden.json()["detail"]
 
 
 @pytest.mark.parametrize("name", ["token", "access_token", "api_key"])
@@ -146,13 +150,15 @@ def test_another_tenants_tokens_are_invisible(client: TestClient, maestro_store:
         json={"role": "viewer", "name": "x", "tenant_id": "globex"},
         headers=bearer(acme_admin),
     )
-    assert made.status_code == 404 and made.json()["error"] == "tenant_not_found"
+    assert made.status_code == 404
+    assert made.json()["error"] == "tenant_not_found"
     own = client.post(
         "/maestro/tokens",
         json={"role": "viewer", "name": "x", "tenant_id": "acme"},
         headers=bearer(acme_admin),
     )
-    assert own.status_code == 201 and own.json()["tenant_id"] == "acme"
+    assert own.status_code == 201
+    assert own.json()["tenant_id"] == "acme"
     everything = client.get("/maestro/tokens", headers=bearer(system_admin)).json()
     assert len(everything) == 4
     only_globex = client.get("/maestro/tokens?tenant_id=globex", headers=bearer(system_admin)).json()
@@ -165,7 +171,8 @@ def test_tenants_are_managed_from_the_default_tenant(client: TestClient, maestro
     created = client.post(
         "/maestro/tenants", json={"id": "initech", "name": "Initech"}, headers=bearer(system_admin)
     )
-    assert created.status_code == 201 and created.json()["id"] == "initech"
+    assert created.status_code == 201
+    assert created.json()["id"] == "initech"
     again = client.post("/maestro/tenants", json={"id": "initech", "name": "I"}, headers=bearer(system_admin))
     assert again.status_code == 409
     bad = client.post(
@@ -175,7 +182,8 @@ def test_tenants_are_managed_from_the_default_tenant(client: TestClient, maestro
     ids = [t["id"] for t in client.get("/maestro/tenants", headers=bearer(system_admin)).json()]
     assert set(ids) == {"default", "acme", "initech"}
     refused = client.post("/maestro/tenants", json={"id": "x", "name": "x"}, headers=bearer(acme_admin))
-    assert refused.status_code == 403 and "tenant 'default'" in refused.json()["detail"]
+    assert refused.status_code == 403
+    assert "tenant 'default'" in refused.json()["detail"]
     assert client.get("/maestro/tenants", headers=bearer(acme_admin)).status_code == 403
     made = client.post(
         "/maestro/tokens",
