@@ -35,6 +35,7 @@ from maestro.services.intelgraph import IntelGraph, IntelGraphLimits
 from maestro.services.parsing import ParseBudget, Parser
 from maestro.tenancy import auth
 from maestro.tenancy import router as tenancy_router
+from maestro.tenancy.roles import ROUTE_ROLES
 
 log = logging.getLogger("maestro.app")
 
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     app.state.db = db
     app.state.token_presence = auth.TokenPresence(db)
+    app.state.route_roles = dict(ROUTE_ROLES)  # an app built for tests may add its own routes
     app.state.settings = settings
     app.state.intelgraph = intelgraph
     app.state.blobs = open_blob_store(settings)

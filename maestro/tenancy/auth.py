@@ -132,7 +132,7 @@ def require_principal(request: Request) -> Principal | None:
     if is_open(request.method, path):
         return None
     try:
-        needed = required_role(request.method, path)
+        needed = required_role(request.method, path, request.app.state.route_roles)
     except UnknownRoute:
         log.error("route missing from the role table", extra={"route": path, "method": request.method})
         raise Forbidden("This route has no access rule; it is refused") from None

@@ -8,6 +8,7 @@ so a new route cannot ship without a decision. ``HEAD`` is looked up as ``GET``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 
@@ -115,9 +116,11 @@ def is_open(method: str, path: str) -> bool:
     return (_method(method), path) in OPEN_ROUTES or path in OPEN_MOUNTS
 
 
-def required_role(method: str, path: str) -> Role:
-    """The least role for (method, path template); raises UnknownRoute for a route not listed."""
+def required_role(method: str, path: str, table: Mapping[tuple[str, str], Role] = ROUTE_ROLES) -> Role:
+    """The least role for (method, path template); raises UnknownRoute for a route not listed.
+    ``table`` is the application's (``app.state.route_roles``: this one, unless an app
+    built for tests adds routes of its own)."""
     try:
-        return ROUTE_ROLES[(_method(method), path)]
+        return table[(_method(method), path)]
     except KeyError:
         raise UnknownRoute(f"{method} {path} has no entry in maestro.tenancy.roles.ROUTE_ROLES") from None
