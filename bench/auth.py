@@ -96,7 +96,7 @@ def main() -> None:
         finally:
             db.dispose()
         line = "  ".join(f"{k} {v:7.1f} us" for k, v in figures.items())
-        print(f"{name:10s} {line}")  # noqa: T201 - a benchmark's report
+        print(f"{name:10s} {line}")
 
 
 if __name__ == "__main__":

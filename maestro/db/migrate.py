@@ -78,15 +78,14 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
 
 def _upgrade_once(engine: Engine, revision: str) -> str | None:
     write_engine = engine.execution_options(maestro_write=True)
-    with write_engine.connect() as conn, _sqlite_foreign_keys_off(conn):
-        with conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-            before = check_not_newer(conn)
-            cfg = alembic_config()
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
-            _check_foreign_keys(conn)
+    with write_engine.connect() as conn, _sqlite_foreign_keys_off(conn), conn.begin():
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        before = check_not_newer(conn)
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+        _check_foreign_keys(conn)
     return before
 
 
