@@ -35,6 +35,16 @@ _REPLAYED_HEADERS = ("content-type", "location", "etag")
 _UNRECORDED_PATHS = frozenset({"/maestro/tokens"})
 
 
+def _request_scope(scope: Scope) -> str:
+    """``POST <path>``, plus a digest of the Authorization header when there is one: a key's
+    recorded answer is replayed only to the same credential (replay happens before
+    authorization, so otherwise anyone who learnt a key could read the answer)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return f"POST {scope['path']} {hashlib.sha256(bytes(value)).hexdigest()[:32]}"
+    return f"POST {scope['path']}"
+
+
 def _key(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"idempotency-key":
@@ -93,7 +103,7 @@ class IdempotencyMiddleware:
         if not _KEY.fullmatch(key):
             raise ValidationFailed.for_field("Idempotency-Key", "must be 1-255 printable ASCII characters")
         db = scope["app"].state.db
-        request_scope = f"POST {scope['path']}"
+        request_scope = _request_scope(scope)
         digest = RequestDigest(scope["path"], scope.get("query_string", b""))
         replay = await run_in_threadpool(service.begin, db, request_scope, key)
         if replay is not None:

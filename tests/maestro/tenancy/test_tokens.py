@@ -209,3 +209,21 @@ def test_a_create_with_an_idempotency_key_is_not_recorded(
     second = client.post("/maestro/tokens", json={"role": "viewer", "name": "x"}, headers=headers)
     assert first.status_code == second.status_code == 201
     assert first.json()["token"] != second.json()["token"]
+
+
+def test_an_idempotent_answer_is_replayed_only_to_the_same_token(
+    client: TestClient, maestro_store: Database
+) -> None:
+    writer = issue(maestro_store, Role.WRITER)
+    other = issue(maestro_store, Role.WRITER)
+    run = {"name": "n", "owner": "o"}
+    first = client.post("/maestro/runs", json=run, headers={**bearer(writer), "Idempotency-Key": "k1"})
+    again = client.post("/maestro/runs", json=run, headers={**bearer(writer), "Idempotency-Key": "k1"})
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    anonymous = client.post("/maestro/runs", json=run, headers={"Idempotency-Key": "k1"})
+    assert anonymous.status_code == 401
+    assert "idempotent-replayed" not in anonymous.headers
+    stranger = client.post("/maestro/runs", json=run, headers={**bearer(other), "Idempotency-Key": "k1"})
+    assert stranger.status_code == 201
+    assert stranger.json()["id"] != first.json()["id"]
