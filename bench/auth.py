@@ -1,14 +1,16 @@
 """What authentication costs per request, in process (no HTTP, no load generator).
 
-    .venv/bin/python bench/auth.py [--postgres URL] [--n 3000]
+    .venv/bin/python bench/auth.py [--postgres SERVER_URL] [--n 3000]
 
 Times ``maestro.tenancy.auth.resolve_principal`` on a real migrated database:
 ``bearer``: a valid token whose last_used_at is fresh (the common case: format and
 checksum, SHA-256, one read transaction with a unique-index lookup);
 ``malformed``: a typo, refused before the database; ``local``: local mode (no token
 exists: one EXISTS query per request); ``cached``: tokens exist, no header (the
-presence answer is remembered, so no query). Figures are the median of 5 runs of n
-calls each, in microseconds per call, on this machine.
+presence answer is remembered, so no query); ``in-uow``: the token lookup alone inside
+an open session, what it costs once the request's unit of work resolves the principal.
+Figures are the median of 5 runs of n calls each, in microseconds per call. On PostgreSQL a database of
+its own is created on the server named and dropped afterwards.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(1, str(ROOT))
 
+from sqlalchemy import create_engine, make_url, text  # noqa: E402
 from starlette.requests import Request  # noqa: E402
 
 from maestro.db import migrate  # noqa: E402
@@ -78,7 +83,35 @@ def measure(db: Database, n: int) -> dict[str, float]:
     results["bearer"] = _per_call(lambda: auth.resolve_principal(good, db, presence, "auto"), n)
     results["malformed"] = _per_call(_refused(lambda: auth.resolve_principal(typo, db, presence, "auto")), n)
     results["cached"] = _per_call(_refused(lambda: auth.resolve_principal(plain, db, presence, "auto")), n)
+    digest = tokens.bearer_digest(secret.token)
+    with db.read() as session:  # inside the request's unit of work: the lookup alone
+        results["in-uow"] = _per_call(lambda: tokens.lookup(session, digest, now), n)
     return results
+
+
+@contextmanager
+def own_database(server: str) -> Iterator[str]:
+    """A fresh database on the server, dropped afterwards: nothing shared is written to."""
+    name = f"maestro_bench_auth_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _report(name: str, url: str, n: int) -> None:
+    db = Database(url)
+    try:
+        figures = measure(db, n)
+    finally:
+        db.dispose()
+    line = "  ".join(f"{k} {v:7.1f} us" for k, v in figures.items())
+    print(f"{name:10s} {line}")
 
 
 def main() -> None:
@@ -86,17 +119,10 @@ def main() -> None:
     parser.add_argument("--postgres", help="a PostgreSQL URL whose database may be written to")
     parser.add_argument("--n", type=int, default=3000)
     args = parser.parse_args()
-    targets = {"sqlite": f"sqlite:///{tempfile.mkdtemp()}/auth.db"}
+    _report("sqlite", f"sqlite:///{tempfile.mkdtemp()}/auth.db", args.n)
     if args.postgres:
-        targets["postgresql"] = args.postgres
-    for name, url in targets.items():
-        db = Database(url)
-        try:
-            figures = measure(db, args.n)
-        finally:
-            db.dispose()
-        line = "  ".join(f"{k} {v:7.1f} us" for k, v in figures.items())
-        print(f"{name:10s} {line}")
+        with own_database(args.postgres) as url:
+            _report("postgresql", url, args.n)
 
 
 if __name__ == "__main__":

@@ -101,8 +101,9 @@ def _local_principal(request: Request) -> Principal:
 
 
 def _token_principal(db: Database, value: str, now: datetime) -> Principal:
+    digest = tokens.bearer_digest(value)  # before any session is opened
     with db.read() as session:
-        verified = tokens.verify(session, value, now)
+        verified = tokens.lookup(session, digest, now)
     if verified.touch_due and verified.principal.token_id is not None:
         with db.write() as session:
             tokens.record_use(session, verified.principal.token_id, now)

@@ -139,14 +139,18 @@ class Verified:
     touch_due: bool
 
 
-def verify(session: Session, bearer_value: str, now: datetime) -> Verified:
-    """Check a bearer value: format and checksum first (no database work for a typo or a
-    10 KB header), then one unique-index lookup by SHA-256, compared in constant time."""
+def bearer_digest(bearer_value: str) -> str:
+    """The SHA-256 to look a bearer value up by, once its format and checksum hold: a typo
+    or a 10 KB header is refused here, before any database work (the length is checked first)."""
     try:
         token_format.check_format(bearer_value)
     except token_format.TokenFormatError as exc:
         raise Unauthorized(f"The bearer token is malformed: {exc}") from None
-    digest = token_format.token_hash(bearer_value)
+    return token_format.token_hash(bearer_value)
+
+
+def lookup(session: Session, digest: str, now: datetime) -> Verified:
+    """The live token with this digest: one unique-index lookup, compared in constant time."""
     row = repository.token_by_hash(session, digest)
     if row is None or not token_format.hashes_equal(row.token_hash, digest):
         raise Unauthorized("The bearer token is not valid")
@@ -157,6 +161,11 @@ def verify(session: Session, bearer_value: str, now: datetime) -> Verified:
     principal = Principal(tenant_id=row.tenant_id, role=Role(row.role), token_id=row.id)
     due = row.last_used_at is None or row.last_used_at <= now - TOUCH_INTERVAL
     return Verified(principal, due)
+
+
+def verify(session: Session, bearer_value: str, now: datetime) -> Verified:
+    """Check a bearer value: format and checksum first, then the lookup."""
+    return lookup(session, bearer_digest(bearer_value), now)
 
 
 def record_use(session: Session, token_id: str, now: datetime) -> None:
