@@ -51,7 +51,11 @@ def list_tokens(
     return Response(_TOKENS.dump_json(found), 200, media_type=JSON)
 
 
-@router.delete("/maestro/tokens/{token_id}", response_model=Token, responses={404: _ERR})
+@router.delete(
+    "/maestro/tokens/{token_id}",
+    response_model=Token,
+    responses={404: _ERR, 409: {**_ERR, "description": "A token cannot revoke itself."}},
+)
 def revoke_token(token_id: str, db: DatabaseDep, principal: CurrentPrincipal) -> Response:
     """Revoke a token: its next request gets a 401. The record stays, for the audit trail."""
     with db.write() as session:

@@ -103,10 +103,15 @@ def list_tokens(session: Session, actor: Principal, tenant_id: str | None) -> li
 
 
 def revoke_token(session: Session, actor: Principal, token_id: str, now: datetime) -> Token:
-    """Revoke: the next request with that token gets a 401. Revoking twice is harmless."""
+    """Revoke: the next request with that token gets a 401. Revoking twice is harmless;
+    revoking the very token that asks is refused (409)."""
     row = repository.get_token(session, token_id)
     if row is None or not _may_manage(actor, row.tenant_id):
         raise TokenNotFound(f"Token {token_id!r} not found")
+    if row.id == actor.token_id:
+        # An admin cannot lock itself out by accident: the last admin token revoking itself
+        # would leave only `maestro tokens bootstrap --force` on the server.
+        raise Conflict("A token cannot revoke itself; revoke it with another admin token")
     repository.revoke(session, token_id, now)
     session.refresh(row)
     return _to_token(row)

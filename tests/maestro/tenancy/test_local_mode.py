@@ -75,8 +75,9 @@ def test_the_first_token_ends_local_mode_and_sees_local_data(
 
 
 def test_revoked_tokens_still_end_local_mode(peers: dict[str, TestClient], app: FastAPI) -> None:
-    token = issue(app.state.db)
-    assert peers["127.0.0.1"].delete(f"/maestro/tokens/{token.id}", headers=bearer(token)).status_code == 200
+    token, other = issue(app.state.db), issue(app.state.db)
+    assert peers["127.0.0.1"].delete(f"/maestro/tokens/{token.id}", headers=bearer(other)).status_code == 200
+    assert peers["127.0.0.1"].delete(f"/maestro/tokens/{other.id}", headers=bearer(token)).status_code == 401
     assert peers["127.0.0.1"].get("/maestro/runs").status_code == 401
 
 

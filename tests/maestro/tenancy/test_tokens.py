@@ -94,6 +94,9 @@ def test_revocation_takes_effect_on_the_next_request(client: TestClient, maestro
     again = client.delete(f"/maestro/tokens/{viewer.id}", headers=bearer(admin))
     assert again.json()["revoked_at"] == revoked.json()["revoked_at"]
     assert client.delete("/maestro/tokens/nope", headers=bearer(admin)).status_code == 404
+    itself = client.delete(f"/maestro/tokens/{admin.id}", headers=bearer(admin))
+    assert itself.status_code == 409
+    assert "cannot revoke itself" in itself.json()["detail"]
 
 
 def test_an_expired_token_is_refused(client: TestClient, maestro_store: Database) -> None:
