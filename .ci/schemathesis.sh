@@ -20,6 +20,11 @@ if ! [ -x "$ST_VENV/bin/st" ] || ! cmp -s .ci/schemathesis-requirements.txt "$ST
 fi
 
 work=$(mktemp -d)
+# Every request carries an admin token, made before the server starts: a token that
+# schemathesis itself creates (POST /maestro/tokens) would otherwise end local mode halfway
+# and turn the rest of the run into 401s.
+token=$(env -u MAESTRO_BLOB_URL MAESTRO_DATA_DIR="$work/data" MAESTRO_DATABASE_URL="sqlite:///$work/data/maestro.db" \
+  .venv/bin/python -c "from maestro.cli import main; main()" tokens bootstrap --expires 1d -q)
 port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 env -u MAESTRO_INTELGRAPH_URL -u MAESTRO_PUBLIC_URL -u MAESTRO_BLOB_URL \
   MAESTRO_DATA_DIR="$work/data" MAESTRO_DATABASE_URL="sqlite:///$work/data/maestro.db" \
@@ -43,6 +48,7 @@ done
 status=0
 "$ST_VENV/bin/st" run "http://127.0.0.1:$port/openapi.json" \
   --phases examples,coverage,fuzzing,stateful \
+  --header "Authorization: Bearer $token" \
   --seed "$SEED" --max-time "$MAX_TIME" --no-color --report junit \
   --report-junit-path "$work/junit.xml" "$@" || status=$?
 if [ "$status" -ne 0 ]; then

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from maestro import __version__
 from maestro.api import health, root
@@ -38,6 +38,9 @@ from maestro.packs import router as packs_router
 from maestro.runs import router as runs_router
 from maestro.services.intelgraph import IntelGraph, IntelGraphLimits
 from maestro.services.parsing import ParseBudget, Parser
+from maestro.tenancy import auth
+from maestro.tenancy import router as tenancy_router
+from maestro.tenancy.roles import ROUTE_ROLES
 from maestro.trusted_keys import router as trusted_keys_router
 
 log = logging.getLogger("maestro.app")
@@ -88,6 +91,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         prepare_database(db, settings)
         sweep_spool(settings)
+        auth.warn_if_local(app.state.token_presence, settings.auth)
         yield
         app.state.readiness.close()
         if intelgraph is not None:
@@ -102,11 +106,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
         docs_url=None,  # served offline by maestro.api.root
         redoc_url=None,
-        dependencies=GLOBAL_DEPENDENCIES,
+        # Who is asking comes first: a caller without a principal learns nothing else.
+        dependencies=[Depends(auth.require_principal), *GLOBAL_DEPENDENCIES],
         redirect_slashes=False,  # a trailing slash gets a 308 with a body (maestro.api.errors)
     )
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     app.state.db = db
+    app.state.token_presence = auth.TokenPresence(db)
+    app.state.route_roles = dict(ROUTE_ROLES)  # an app built for tests may add its own routes
     app.state.settings = settings
     app.state.intelgraph = intelgraph
     app.state.blobs = open_blob_store(settings)
@@ -128,6 +135,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         components_router,
         trusted_keys_router,
         health,
+        tenancy_router,
     ):
         app.include_router(module.router)
     root.install_docs(app)

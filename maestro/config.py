@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -144,6 +145,11 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO")
     access_log: bool = Field(default=True, description="One JSON line per request.")
+    auth: Literal["auto", "required"] = Field(
+        default="auto",
+        description="auto: while no API token exists, loopback requests act as the admin of "
+        "tenant default; required: every request needs a token.",
+    )
 
     @field_validator("database_url")
     @classmethod

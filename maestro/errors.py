@@ -8,7 +8,11 @@ same class, so a caller catches ``RunNotFound`` whichever side it is on.
      │    ├── ArtifactNotFound          404 artifact_not_found
      │    ├── DisclosurePackNotFound    404 disclosure_pack_not_found
      │    ├── ContentNotFound           404 content_not_found
-     │    └── TrustedKeyNotFound        404 trusted_key_not_found
+     │    ├── TrustedKeyNotFound        404 trusted_key_not_found
+     │    ├── TokenNotFound             404 token_not_found
+     │    └── TenantNotFound            404 tenant_not_found
+     ├── Unauthorized                   401 unauthorized
+     ├── Forbidden                      403 forbidden
      ├── ValidationFailed               422 validation_failed
      ├── Conflict                       409 conflict
      │    └── InvalidTransition         409 invalid_transition
@@ -23,7 +27,7 @@ same class, so a caller catches ``RunNotFound`` whichever side it is on.
      └── Overloaded                     503 overloaded
 
 A 503 carries ``Retry-After`` (``retry_after`` seconds): how soon trying again
-is likely to help.
+is likely to help. A 401 carries ``WWW-Authenticate: Bearer``.
 """
 
 from __future__ import annotations
@@ -59,6 +63,10 @@ class MaestroError(Exception):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _BY_CODE.setdefault(cls.code, cls)
+
+    def response_headers(self) -> dict[str, str] | None:
+        """Headers the HTTP response carries besides the body."""
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else None
 
     def to_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"detail": self.detail, "error": self.code}
@@ -111,6 +119,38 @@ class ContentNotFound(NotFound):
 class TrustedKeyNotFound(NotFound):
     code = "trusted_key_not_found"
     default_detail = "Trusted key not found"
+
+
+class TokenNotFound(NotFound):
+    code = "token_not_found"
+    default_detail = "Token not found"
+
+
+class TenantNotFound(NotFound):
+    code = "tenant_not_found"
+    default_detail = "Tenant not found"
+
+
+class Unauthorized(MaestroError):
+    """No usable credentials: the detail says what is missing (no token, malformed,
+    expired, revoked), never whether some other token exists."""
+
+    status_code = 401
+    code = "unauthorized"
+    exit_code = 1
+    default_detail = "An API token is required: send Authorization: Bearer <token>"
+
+    def response_headers(self) -> dict[str, str] | None:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(MaestroError):
+    """The token is valid but its role does not allow this (the detail names the role needed)."""
+
+    status_code = 403
+    code = "forbidden"
+    exit_code = 1
+    default_detail = "This token's role does not allow this request"
 
 
 class ValidationFailed(MaestroError):
@@ -204,6 +244,8 @@ class InsufficientStorage(MaestroError):
 # For bodies without a known code (a proxy's 404, an old server): the generic class per status.
 _FALLBACK: tuple[type[MaestroError], ...] = (
     NotFound,
+    Unauthorized,
+    Forbidden,
     ValidationFailed,
     Conflict,
     PreconditionFailed,

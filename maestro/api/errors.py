@@ -71,8 +71,7 @@ async def _maestro_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MaestroError)
     if exc.status_code >= 500:
         log.error("request failed: %s", exc.detail)
-    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-    return error_response(exc.status_code, exc.to_body(), headers)
+    return error_response(exc.status_code, exc.to_body(), exc.response_headers())
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

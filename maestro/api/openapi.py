@@ -19,12 +19,15 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from maestro.models import MAX_JSON_INT, NO_NUL, ErrorBody
+from maestro.tenancy.roles import is_open
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _UNGUARDED = {"/healthz", "/"}  # answer without the database
 _WHY = {
     400: "The body (or its Content-Length) could not be decoded.",
+    401: "No usable API token: none sent, malformed, expired or revoked (WWW-Authenticate: Bearer).",
+    403: "The token's role is below what this operation needs.",
     404: "Nothing has the id in the path.",
     413: "The body is larger than the limit (MAESTRO_MAX_REQUEST_BYTES, or "
     "MAESTRO_MAX_UPLOAD_BYTES for content).",
@@ -43,11 +46,13 @@ def _operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]
                 yield path, method, item[method]
 
 
-def _statuses(path: str, operation: dict[str, Any]) -> list[int]:
+def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     """The statuses every operation of this shape can answer, besides its own."""
     parameters = operation.get("parameters", [])
     body = operation.get("requestBody", {}).get("content", {})
     statuses = [414, 431]  # the head limits (maestro.limits) hold for every request
+    if not is_open(method, path):
+        statuses += [401, 403]  # maestro.tenancy.auth.require_principal
     if body:
         statuses += [400, 413]
     if "application/json" in body:
@@ -61,9 +66,9 @@ def _statuses(path: str, operation: dict[str, Any]) -> list[int]:
     return statuses
 
 
-def _document_errors(path: str, operation: dict[str, Any]) -> None:
+def _document_errors(path: str, method: str, operation: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
-    for status in _statuses(path, operation):
+    for status in _statuses(path, method, operation):
         responses.setdefault(str(status), {"description": _WHY[status]})
     for status, response in responses.items():
         if status[0] in "45":  # every error has the one body (FastAPI's own 422 schema is not it)
@@ -99,8 +104,8 @@ def _exact_int64_bounds(node: Any) -> None:
 
 def complete(spec: dict[str, Any]) -> dict[str, Any]:
     """Apply the server-wide rules to a generated document (in place, and returned)."""
-    for path, _, operation in _operations(spec):
-        _document_errors(path, operation)
+    for path, method, operation in _operations(spec):
+        _document_errors(path, method, operation)
         _forbid_nul(operation)
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     schemas["ErrorBody"] = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -41,6 +41,8 @@ log = logging.getLogger("maestro.errors")
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _REPLAYED_HEADERS = ("content-type", "location", "etag")
+# Never recorded: the answer carries a token's secret, which is shown once and stored nowhere.
+_UNRECORDED_PATHS = frozenset({"/maestro/tokens"})
 UOW_STATE = "uow"
 
 
@@ -105,8 +107,18 @@ class _Key:
     digest: RequestDigest
 
 
+def _recorded_under(scope: Scope) -> str:
+    """``POST <path>``, plus a digest of the Authorization header when there is one: a key's
+    recorded answer is replayed only to the same credential (replay happens before
+    authorization, so otherwise anyone who learnt a key could read the answer)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return f"POST {scope['path']} {hashlib.sha256(bytes(value)).hexdigest()[:32]}"
+    return f"POST {scope['path']}"
+
+
 def _idempotency_key(scope: Scope) -> _Key | None:
-    if scope["method"] != "POST":
+    if scope["method"] != "POST" or scope["path"] in _UNRECORDED_PATHS:
         return None
     for name, value in scope["headers"]:
         if name == b"idempotency-key":
@@ -116,7 +128,7 @@ def _idempotency_key(scope: Scope) -> _Key | None:
                     "Idempotency-Key", "must be 1-255 printable ASCII characters"
                 )
             digest = RequestDigest(scope["path"], scope.get("query_string", b""))
-            return _Key(key, f"POST {scope['path']}", digest)
+            return _Key(key, _recorded_under(scope), digest)
     return None
 
 

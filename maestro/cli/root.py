@@ -44,6 +44,9 @@ class MaestroGroup(LazyGroup):
         "config": Entry(
             "maestro.cli.config", "app", "Client configuration: flags, environment, config file."
         ),
+        "tokens": Entry(
+            "maestro.cli.tokens", "app", "API tokens: bootstrap the first, create, list and revoke."
+        ),
         "db": Entry("maestro.cli.db", "app", "Database schema management."),
         "blobs": Entry("maestro.cli.blobs", "app", "Uploaded content in the blob store."),
         "server": Entry(

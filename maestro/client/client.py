@@ -21,6 +21,7 @@ from maestro import __version__
 from maestro.client import environment, pages, streams
 from maestro.client.handle import RunHandle, default_owner
 from maestro.client.retry import RetryPolicy
+from maestro.client.tenancy import TenancyCalls
 from maestro.client.transport import Call, Transport
 from maestro.client.wire import build, decode, decode_list, encode
 from maestro.errors import DependencyUnavailable, MaestroError, TrustedKeyNotFound
@@ -55,7 +56,7 @@ def _path(*parts: str) -> str:
     return "/maestro/" + "/".join(quote(part, safe="") for part in parts)
 
 
-class MaestroClient:
+class MaestroClient(TenancyCalls):
     """A Maestro API client. ``base_url`` and ``token`` default to ``MAESTRO_URL`` and
     ``MAESTRO_TOKEN`` (an unusable value there raises ``maestro.environment.BadSetting``
     naming it); pass ``http`` to use a ready ``httpx.Client`` (a test client, a

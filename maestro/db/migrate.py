@@ -8,6 +8,8 @@ schema current. On SQLite the write transaction (``BEGIN IMMEDIATE``) is the loc
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -76,14 +78,52 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
 
 def _upgrade_once(engine: Engine, revision: str) -> str | None:
     write_engine = engine.execution_options(maestro_write=True)
-    with write_engine.begin() as conn:
+    with write_engine.connect() as conn, _sqlite_foreign_keys_off(conn), conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
         before = check_not_newer(conn)
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        _check_foreign_keys(conn)
     return before
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate down to ``revision`` (tests and recovery), with SQLite's table rebuilds made
+    safe as for ``upgrade``. Calling alembic's ``command.downgrade`` on a connection with
+    foreign keys on would cascade-delete the children of every rebuilt table."""
+    with engine.connect() as conn, _sqlite_foreign_keys_off(conn), conn.begin():
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+        _check_foreign_keys(conn)
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(conn: Connection) -> Iterator[None]:
+    """SQLite's procedure for a table rebuild (what batch migrations do: copy, DROP, rename):
+    with foreign keys on, the DROP of a parent table cascade-deletes every child row. The
+    pragma only takes effect outside a transaction, so it is set on the raw connection
+    before the migration's transaction begins, and restored after."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    """Before commit, with the keys off: no row may point at nothing."""
+    if conn.dialect.name == "sqlite":
+        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise SchemaError(f"migration left rows with dangling foreign keys: {broken[:5]}")
 
 
 def is_current(engine: Engine) -> bool:

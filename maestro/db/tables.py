@@ -2,7 +2,8 @@
 
 Every list the API filters or pages over has an index that ends in
 ``(created_at, id)`` (``started_at`` for runs), so keyset pagination is an
-index range scan at any depth.
+index range scan at any depth. Each resource row belongs to one tenant, and those
+indexes start with ``tenant_id``: every query will be scoped by the caller's tenant.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import TextClause
 
 from maestro.db.types import UTCDateTime, json_type
 
@@ -51,10 +55,22 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+DEFAULT_TENANT = "default"
+_DEFAULT_TENANT_SQL: TextClause = text(f"'{DEFAULT_TENANT}'")
+
+
+def tenant_column() -> Mapped[str]:
+    """The owning tenant. Rows written before tenancy (or in local mode) belong to ``default``."""
+    return mapped_column(
+        String(64), ForeignKey("tenants.id"), server_default=_DEFAULT_TENANT_SQL, default=DEFAULT_TENANT
+    )
+
+
 class RunRow(Base):
     __tablename__ = "runs"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = tenant_column()
     name: Mapped[str] = mapped_column(String(512))
     owner: Mapped[str] = mapped_column(String(320))
     status: Mapped[str] = mapped_column(String(16))
@@ -70,9 +86,9 @@ class RunRow(Base):
 
     __table_args__ = (
         CheckConstraint(_in("status", RUN_STATUSES), name="status"),
-        Index("ix_runs_started_at_id", "started_at", "id"),
-        Index("ix_runs_owner_started_at_id", "owner", "started_at", "id"),
-        Index("ix_runs_status_started_at_id", "status", "started_at", "id"),
+        Index("ix_runs_tenant_id_started_at_id", "tenant_id", "started_at", "id"),
+        Index("ix_runs_tenant_id_owner_started_at_id", "tenant_id", "owner", "started_at", "id"),
+        Index("ix_runs_tenant_id_status_started_at_id", "tenant_id", "status", "started_at", "id"),
     )
 
 
@@ -90,10 +106,18 @@ class RunLinkRow(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     target_id: Mapped[str] = mapped_column(String(256), primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    tenant_id: Mapped[str] = tenant_column()
 
     __table_args__ = (
         CheckConstraint(_in("kind", LINK_KINDS), name="kind"),
-        Index("ix_run_links_kind_target_id_started_at_run_id", "kind", "target_id", "started_at", "run_id"),
+        Index(
+            "ix_run_links_tenant_id_kind_target_id_started_at_run_id",
+            "tenant_id",
+            "kind",
+            "target_id",
+            "started_at",
+            "run_id",
+        ),
     )
 
 
@@ -101,6 +125,7 @@ class ArtifactRow(Base):
     __tablename__ = "artifacts"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = tenant_column()
     run_id: Mapped[str] = mapped_column(String(36), ForeignKey("runs.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     path_or_uri: Mapped[str] = mapped_column(String(4096))
@@ -122,9 +147,9 @@ class ArtifactRow(Base):
 
     __table_args__ = (
         CheckConstraint(_in("kind", ARTIFACT_KINDS), name="kind"),
-        Index("ix_artifacts_created_at_id", "created_at", "id"),
+        Index("ix_artifacts_tenant_id_created_at_id", "tenant_id", "created_at", "id"),
         Index("ix_artifacts_run_id_created_at_id", "run_id", "created_at", "id"),
-        Index("ix_artifacts_kind_created_at_id", "kind", "created_at", "id"),
+        Index("ix_artifacts_tenant_id_kind_created_at_id", "tenant_id", "kind", "created_at", "id"),
     )
 
 
@@ -132,13 +157,14 @@ class DisclosurePackRow(Base):
     __tablename__ = "disclosure_packs"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = tenant_column()
     run_id: Mapped[str] = mapped_column(String(36), ForeignKey("runs.id", ondelete="CASCADE"))
     summary: Mapped[str] = mapped_column(Text())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", json_type())
 
     __table_args__ = (
-        Index("ix_disclosure_packs_created_at_id", "created_at", "id"),
+        Index("ix_disclosure_packs_tenant_id_created_at_id", "tenant_id", "created_at", "id"),
         Index("ix_disclosure_packs_run_id_created_at_id", "run_id", "created_at", "id"),
     )
 
@@ -175,6 +201,7 @@ class ComponentRow(Base):
     __tablename__ = "components"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = tenant_column()
     artifact_id: Mapped[str] = mapped_column(String(36), ForeignKey("artifacts.id", ondelete="CASCADE"))
     run_id: Mapped[str] = mapped_column(String(36), ForeignKey("runs.id", ondelete="CASCADE"))
     purl: Mapped[str | None] = mapped_column(String(2048))
@@ -190,9 +217,18 @@ class ComponentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
-        Index("ix_components_purl_created_at_id", "purl", "created_at", "id"),
-        Index("ix_components_purl_base_created_at_id", "purl_base", "created_at", "id"),
-        Index("ix_components_name_version_created_at_id", "name", "version", "created_at", "id"),
+        Index("ix_components_tenant_id_purl_created_at_id", "tenant_id", "purl", "created_at", "id"),
+        Index(
+            "ix_components_tenant_id_purl_base_created_at_id", "tenant_id", "purl_base", "created_at", "id"
+        ),
+        Index(
+            "ix_components_tenant_id_name_version_created_at_id",
+            "tenant_id",
+            "name",
+            "version",
+            "created_at",
+            "id",
+        ),
         # Pages one artifact's components (GET /maestro/artifacts/{id}/components).
         Index("ix_components_artifact_id_created_at_id", "artifact_id", "created_at", "id"),
         # One run's components in diff-key order (sbom-diff); also serves every run_id lookup.
@@ -248,11 +284,18 @@ class TrustedKeyRow(Base):
     __tablename__ = "trusted_keys"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    name: Mapped[str] = mapped_column(String(256), unique=True)
-    key_id: Mapped[str] = mapped_column(String(80), unique=True)
+    tenant_id: Mapped[str] = tenant_column()
+    name: Mapped[str] = mapped_column(String(256))
+    key_id: Mapped[str] = mapped_column(String(80))
     algorithm: Mapped[str] = mapped_column(String(32))
     pem: Mapped[str] = mapped_column(Text())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    # Names and keys are unique per tenant: two tenants may trust the same key.
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name"),
+        UniqueConstraint("tenant_id", "key_id"),
+    )
 
 
 class IdempotencyKeyRow(Base):
@@ -264,6 +307,13 @@ class IdempotencyKeyRow(Base):
 
     __tablename__ = "idempotency_keys"
 
+    tenant_id: Mapped[str] = mapped_column(
+        String(64),
+        ForeignKey("tenants.id"),
+        primary_key=True,
+        server_default=_DEFAULT_TENANT_SQL,
+        default=DEFAULT_TENANT,
+    )
     scope: Mapped[str] = mapped_column(String(300), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_sha256: Mapped[str] = mapped_column(String(64))
@@ -273,3 +323,8 @@ class IdempotencyKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+
+# The tenancy tables (tenants, api_tokens) share this metadata; imported last because
+# they subclass Base.
+from maestro.db import tenancy_tables  # noqa: E402, F401

@@ -62,6 +62,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+@pytest.fixture(autouse=True)
+def _testclient_is_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starlette's TestClient reports its peer as "testclient", not an address. The suite
+    drives the app from this process, as a loopback client would, so local mode (no token
+    yet) applies to it: only here, never in production code."""
+    from maestro.tenancy import auth
+
+    monkeypatch.setattr(auth, "EXTRA_LOOPBACK_PEERS", frozenset({"testclient"}))
+
+
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     """The shared corpus of real evidence files (never copied into the project)."""

@@ -87,9 +87,13 @@ class PostgresServer:
 
 
 def truncate_all(db: Database) -> None:
+    """Empty every table, then put back the ``default`` tenant the migration inserts."""
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+        conn.execute(
+            text("INSERT INTO tenants (id, name, created_at) VALUES ('default', 'Default tenant', now())")
+        )
 
 
 def iter_backends() -> Iterator[str]:

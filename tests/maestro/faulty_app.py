@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from maestro.app import create_app
 from maestro.config import Settings
+from maestro.tenancy.roles import Role
 
 SECRET = "s3cr3t-parameter-value"
 
@@ -14,6 +15,7 @@ SECRET = "s3cr3t-parameter-value"
 def add_bug_routes(app: FastAPI) -> FastAPI:
     """``GET /test/bug`` raises; ``POST /test/sql-bug`` runs an INSERT that fails with a
     secret parameter (a NOT NULL violation: PostgreSQL's DETAIL echoes the row)."""
+    app.state.route_roles |= {("GET", "/test/bug"): Role.VIEWER, ("POST", "/test/sql-bug"): Role.WRITER}
 
     @app.get("/test/bug")
     async def raise_bug() -> None:
