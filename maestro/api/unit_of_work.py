@@ -145,6 +145,7 @@ class UnitOfWorkMiddleware:
             scope["app"].state.db,
             writes=scope["method"] not in READ_METHODS,
             request_id=state.get("request_id", ""),
+            state=state,
         )
         state[UOW_STATE] = uow
         if not uow.writes:
@@ -223,7 +224,7 @@ def _record(uow: UnitOfWork, held: HeldResponse, key: _Key) -> HeldResponse | No
     body = b"".join(held.body)
     try:
         idempotency.record(
-            uow.session, key.scope, key.value, key.digest.hexdigest(), held.status, body,
+            uow.session, uow.tenant_id, key.scope, key.value, key.digest.hexdigest(), held.status, body,
             held.replayable_headers(), uow.now,
         )  # fmt: skip
     except IntegrityError:

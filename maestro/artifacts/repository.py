@@ -1,6 +1,6 @@
 """Queries for artifact records (their content, evidence views and component index
-live beside them: ``maestro.storage.evidence``). Functions take the caller's scope and
-never commit; reads return typed records."""
+live beside them: ``maestro.storage.evidence``). Functions take the caller's scope, see
+only its tenant's rows and never commit; reads return typed records."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import ColumnElement, Table, insert, select
 
 from maestro.db.records import columns_of, keyset, many, one
 from maestro.db.tables import ArtifactRow
@@ -60,13 +60,18 @@ ARTIFACT_COLUMNS = columns_of(artifacts_t, ArtifactRecord)
 _FLAGS = columns_of(artifacts_t, ArtifactFlagsRecord)
 
 
+def mine(scope: Scope) -> ColumnElement[bool]:
+    """Only the caller's tenant's artifacts."""
+    return artifacts_t.c.tenant_id == scope.tenant_id
+
+
 def insert_artifact(scope: Scope, values: dict[str, Any]) -> None:
-    scope.session.execute(insert(artifacts_t), [values])
+    scope.session.execute(insert(artifacts_t), [values | {"tenant_id": scope.tenant_id}])
 
 
 def get_artifact(scope: Scope, artifact_id: str, *, for_update: bool = False) -> ArtifactRecord | None:
     """One artifact; ``for_update`` row-locks it on PostgreSQL (SQLite's write lock covers it)."""
-    stmt = select(*ARTIFACT_COLUMNS).where(artifacts_t.c.id == artifact_id)
+    stmt = select(*ARTIFACT_COLUMNS).where(mine(scope), artifacts_t.c.id == artifact_id)
     if for_update:
         stmt = stmt.with_for_update()
     return one(ArtifactRecord, scope.session.execute(stmt).first())
@@ -75,7 +80,7 @@ def get_artifact(scope: Scope, artifact_id: str, *, for_update: bool = False) ->
 def list_artifacts(
     scope: Scope, page: Page, *, run_id: str | None = None, kind: str | None = None
 ) -> list[ArtifactRecord]:
-    stmt = select(*ARTIFACT_COLUMNS)
+    stmt = select(*ARTIFACT_COLUMNS).where(mine(scope))
     if run_id is not None:
         stmt = stmt.where(artifacts_t.c.run_id == run_id)
     if kind is not None:
@@ -86,7 +91,7 @@ def list_artifacts(
 
 def artifact_flags_of_run(scope: Scope, run_id: str) -> list[ArtifactFlagsRecord]:
     """From the (run_id, created_at, id) index order."""
-    stmt = select(*_FLAGS).where(artifacts_t.c.run_id == run_id)
+    stmt = select(*_FLAGS).where(mine(scope), artifacts_t.c.run_id == run_id)
     stmt = stmt.order_by(artifacts_t.c.created_at, artifacts_t.c.id)
     return many(ArtifactFlagsRecord, scope.session.execute(stmt))
 
@@ -97,7 +102,7 @@ def artifact_run_ids(scope: Scope, artifact_ids: Sequence[str]) -> dict[str, str
     unique = list(dict.fromkeys(artifact_ids))
     for start in range(0, len(unique), 500):
         chunk = unique[start : start + 500]
-        stmt = select(artifacts_t.c.id, artifacts_t.c.run_id).where(artifacts_t.c.id.in_(chunk))
+        stmt = select(artifacts_t.c.id, artifacts_t.c.run_id).where(mine(scope), artifacts_t.c.id.in_(chunk))
         found.update({row.id: row.run_id for row in scope.session.execute(stmt)})
     return found
 

@@ -150,7 +150,7 @@ def _evidence_for(
 
 
 def _component_rows(
-    parsed: ParsedEvidence, artifact_id: str, run_id: str, now: datetime
+    parsed: ParsedEvidence, tenant_id: str, artifact_id: str, run_id: str, now: datetime
 ) -> list[dict[str, Any]]:
     rows = []
     for component in parsed.components:
@@ -160,6 +160,7 @@ def _component_rows(
         rows.append(
             {
                 "id": uuid7(),
+                "tenant_id": tenant_id,
                 "artifact_id": artifact_id,
                 "run_id": run_id,
                 "purl": component.purl if indexable(component.purl) else None,
@@ -246,7 +247,7 @@ def _prepare(
     now = uow.clock()
     _store_blob(uow, blobs, spool, now)
     artifact_id, run_id = where
-    rows = _component_rows(parsed, artifact_id, run_id, now)
+    rows = _component_rows(parsed, uow.tenant_id, artifact_id, run_id, now)
     return Prepared(_content_values(spool, media_type, views.view, now, content_hash), views, rows)
 
 

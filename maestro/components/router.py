@@ -47,5 +47,5 @@ def diff_run_sboms(base_run_id: str, head_run_id: str, uow: UowDep) -> Response:
 
     Computed in one pass before the first byte is sent (so a missing run is still a 404),
     then streamed from temporary files: memory stays flat however large the runs are."""
-    diff = component_service.sbom_diff(uow.session, base_run_id, head_run_id)
+    diff = component_service.sbom_diff(uow, base_run_id, head_run_id)
     return StreamingResponse(diff.chunks(), media_type=JSON, background=BackgroundTask(diff.close))

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from maestro import storage
 from maestro.errors import RunNotFound
-from maestro.platform.uow import DEFAULT_TENANT, DetachedScope
+from maestro.platform.scope import Scope
 from maestro.storage import evidence_views as views_store
 
 _SPOOL_IN_MEMORY = 1 << 20
@@ -155,16 +155,16 @@ def _merge(base: Iterator[Group], head: Iterator[Group], diff: DiffStream) -> No
         added(_only(group))
 
 
-def sbom_diff(session: Session, base_run_id: str, head_run_id: str) -> DiffStream:
+def sbom_diff(scope: Scope, base_run_id: str, head_run_id: str) -> DiffStream:
     """The SbomDiff of two runs, ready to stream; a missing run raises before any work."""
     for run_id in (base_run_id, head_run_id):
-        if not storage.run_exists(DetachedScope(session, DEFAULT_TENANT), run_id):
+        if not storage.run_exists(scope, run_id):
             raise RunNotFound(f"Run not found: {run_id}")
     diff = DiffStream(base_run_id, head_run_id)
     try:
         _merge(
-            _groups(views_store.run_diff_rows(session, base_run_id)),
-            _groups(views_store.run_diff_rows(session, head_run_id)),
+            _groups(views_store.run_diff_rows(scope.session, base_run_id)),
+            _groups(views_store.run_diff_rows(scope.session, head_run_id)),
             diff,
         )
     except BaseException:

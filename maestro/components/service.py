@@ -47,7 +47,7 @@ def find_components(
         criteria["name"] = name
         if version is not None:
             criteria["version"] = version
-    rows = evidence_store.find_components(session, page, **criteria)
+    rows = evidence_store.find_components(session, uow.tenant_id, page, **criteria)
     items = [ComponentMatch.model_validate(r, from_attributes=True) for r in rows[: page.limit]]
     after = Cursor(items[-1].created_at, items[-1].id) if len(rows) > page.limit else None
     return items, after

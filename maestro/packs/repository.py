@@ -1,5 +1,5 @@
 """Queries for disclosure packs and their ordered artifact lists. Functions take the
-caller's scope and never commit; reads return ``PackRecord``s."""
+caller's scope, see only its tenant's packs and never commit; reads return ``PackRecord``s."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ _PACK = columns_of(packs_t, PackRecord)
 
 
 def insert_pack(scope: Scope, record: PackRecord, artifact_ids: Sequence[str]) -> None:
-    scope.session.execute(insert(packs_t), [values_of(record)])
+    scope.session.execute(insert(packs_t), [values_of(record) | {"tenant_id": scope.tenant_id}])
     if artifact_ids:
         scope.session.execute(
             insert(pack_items_t),
@@ -41,11 +41,12 @@ def insert_pack(scope: Scope, record: PackRecord, artifact_ids: Sequence[str]) -
 
 
 def get_pack(scope: Scope, pack_id: str) -> PackRecord | None:
-    return one(PackRecord, scope.session.execute(select(*_PACK).where(packs_t.c.id == pack_id)).first())
+    stmt = select(*_PACK).where(packs_t.c.tenant_id == scope.tenant_id, packs_t.c.id == pack_id)
+    return one(PackRecord, scope.session.execute(stmt).first())
 
 
 def list_packs(scope: Scope, page: Page, *, run_id: str | None = None) -> list[PackRecord]:
-    stmt = select(*_PACK)
+    stmt = select(*_PACK).where(packs_t.c.tenant_id == scope.tenant_id)
     if run_id is not None:
         stmt = stmt.where(packs_t.c.run_id == run_id)
     return many(PackRecord, scope.session.execute(keyset(stmt, packs_t.c.created_at, packs_t.c.id, page)))

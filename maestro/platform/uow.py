@@ -16,9 +16,10 @@ writer lock (``Database.write``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from typing import Any
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -26,7 +27,8 @@ from sqlalchemy.orm import Session
 from maestro.db.engine import Database
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-DEFAULT_TENANT = "default"  # local mode's tenant, and the owner of data from before tenancy
+from maestro.db.tables import DEFAULT_TENANT  # local mode and data from before tenancy
+from maestro.tenancy.principal import Principal
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +56,15 @@ class UnitOfWork:
         *,
         writes: bool,
         request_id: str = "",
-        principal: object | None = None,  # maestro.tenancy.principal.Principal, set by authentication
+        principal: Principal | None = None,
+        state: MutableMapping[str, Any] | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.db = db
         self.writes = writes
         self.request_id = request_id
-        self.principal = principal
+        self._principal = principal
+        self._state = state
         self.now = clock()
         self._clock = clock
         self._stack: ExitStack | None = None
@@ -76,9 +80,17 @@ class UnitOfWork:
         return self._session
 
     @property
+    def principal(self) -> Principal | None:
+        """Who acts: given, or what authentication put in the request's state."""
+        if self._principal is None and self._state is not None:
+            self._principal = self._state.get("principal")
+        return self._principal
+
+    @property
     def tenant_id(self) -> str:
         """The tenant every query of this unit of work is scoped to."""
-        return str(getattr(self.principal, "tenant_id", DEFAULT_TENANT))
+        principal = self.principal
+        return principal.tenant_id if principal is not None else DEFAULT_TENANT
 
     @property
     def active(self) -> bool:

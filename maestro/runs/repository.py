@@ -1,5 +1,6 @@
-"""Queries for runs and their entity/decision links. Functions take the caller's scope
-and never commit; reads return ``RunRecord``s."""
+"""Queries for runs and their entity/decision links. Functions take the caller's scope,
+see only its tenant's rows (another tenant's run is simply not there) and never
+commit; reads return ``RunRecord``s."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ class RunFilter:
 
 
 def insert_run(scope: Scope, record: RunRecord) -> None:
-    scope.session.execute(insert(runs_t), [values_of(record)])
+    scope.session.execute(insert(runs_t), [values_of(record) | {"tenant_id": scope.tenant_id}])
 
 
 def set_links(
@@ -66,7 +67,7 @@ def set_links(
     if replace:
         session.execute(delete(links_t).where(links_t.c.run_id == run_id, links_t.c.kind == kind))
     rows = [
-        {"run_id": run_id, "kind": kind, "target_id": t, "started_at": started_at}
+        {"run_id": run_id, "kind": kind, "target_id": t, "started_at": started_at, "tenant_id": scope.tenant_id}
         for t in dict.fromkeys(target_ids)
     ]
     if rows:
@@ -75,21 +76,22 @@ def set_links(
 
 def get_run(scope: Scope, run_id: str, *, for_update: bool = False) -> RunRecord | None:
     """One run; ``for_update`` row-locks it on PostgreSQL (SQLite's write lock covers it)."""
-    stmt = select(*_RUN).where(runs_t.c.id == run_id)
+    stmt = select(*_RUN).where(runs_t.c.id == run_id, runs_t.c.tenant_id == scope.tenant_id)
     if for_update:
         stmt = stmt.with_for_update()
     return one(RunRecord, scope.session.execute(stmt).first())
 
 
 def run_exists(scope: Scope, run_id: str) -> bool:
-    return scope.session.execute(select(runs_t.c.id).where(runs_t.c.id == run_id)).first() is not None
+    stmt = select(runs_t.c.id).where(runs_t.c.id == run_id, runs_t.c.tenant_id == scope.tenant_id)
+    return scope.session.execute(stmt).first() is not None
 
 
 def update_run_if_version(scope: Scope, run_id: str, version: int, values: dict[str, Any]) -> bool:
     """Compare-and-swap on ``version``: False when another writer got there first."""
     result = scope.session.execute(
         update(runs_t)
-        .where(runs_t.c.id == run_id, runs_t.c.version == version)
+        .where(runs_t.c.id == run_id, runs_t.c.tenant_id == scope.tenant_id, runs_t.c.version == version)
         .values(**values, version=version + 1)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
@@ -97,7 +99,7 @@ def update_run_if_version(scope: Scope, run_id: str, version: int, values: dict[
 
 def list_runs(scope: Scope, where: RunFilter, page: Page) -> list[RunRecord]:
     link_filters = [("entity", where.entity_id), ("decision", where.decision_id)]
-    stmt = select(*_RUN)
+    stmt = select(*_RUN).where(runs_t.c.tenant_id == scope.tenant_id)
     key, ident = runs_t.c.started_at, runs_t.c.id
     driving = True  # the first link filter drives the scan on its own index
     for kind, target in link_filters:
@@ -105,7 +107,7 @@ def list_runs(scope: Scope, where: RunFilter, page: Page) -> list[RunRecord]:
             continue
         link = links_t.alias(f"link_{kind}")
         stmt = stmt.join(link, link.c.run_id == runs_t.c.id).where(
-            link.c.kind == kind, link.c.target_id == target
+            link.c.tenant_id == scope.tenant_id, link.c.kind == kind, link.c.target_id == target
         )
         if driving:
             key, ident = link.c.started_at, link.c.run_id

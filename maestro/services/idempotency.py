@@ -58,9 +58,8 @@ def record(
     """Record a response in the caller's transaction. Raises ``IntegrityError`` when a
     current record for the key exists (a concurrent request committed first)."""
     store.forget_stale(session, scope, key, now - TTL)
-    store.insert_record(
-        session, store.IdempotencyRecord(scope, key, request_sha256, status, body, headers, now)
-    )
+    record = store.IdempotencyRecord(scope, key, request_sha256, status, body, headers, now)
+    store.insert_record(session, tenant_id, record)
 
 
 def purge_expired(db: Database, now: datetime) -> int:

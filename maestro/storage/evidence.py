@@ -1,5 +1,5 @@
-"""Queries for uploaded content: blobs and their leases, artifact content columns,
-the component index and trusted keys."""
+"""Queries for uploaded content: blobs and their leases, artifact content columns and
+the component index."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from maestro.db.tables import ArtifactRow, BlobRow, ComponentIndexClaimRow, ComponentRow, TrustedKeyRow
+from maestro.db.tables import DEFAULT_TENANT, ArtifactRow, BlobRow, ComponentIndexClaimRow, ComponentRow
 from maestro.pagination import Page
 from maestro.storage import keyset
 
 blobs_t = cast(Table, BlobRow.__table__)
 components_t = cast(Table, ComponentRow.__table__)
-keys_t = cast(Table, TrustedKeyRow.__table__)
 artifacts_t = cast(Table, ArtifactRow.__table__)
 claims_t = cast(Table, ComponentIndexClaimRow.__table__)
 
@@ -94,8 +93,8 @@ def set_artifact_content(session: Session, artifact_id: str, values: dict[str, A
 
 
 _COMPONENT_COLUMNS = (
-    "id", "artifact_id", "run_id", "purl", "purl_base", "name", "version", "diff_key", "hashes", "licenses",
-    "created_at",
+    "id", "tenant_id", "artifact_id", "run_id", "purl", "purl_base", "name", "version", "diff_key", "hashes",
+    "licenses", "created_at",
 )  # fmt: skip
 
 
@@ -149,7 +148,8 @@ def _copy_components(raw: Any, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
             copy.write_row(
                 (
-                    row["id"], row["artifact_id"], row["run_id"], row["purl"], row["purl_base"], row["name"],
+                    row["id"], row.get("tenant_id", DEFAULT_TENANT), row["artifact_id"], row["run_id"], row["purl"], row["purl_base"],
+                    row["name"],
                     row["version"], diff_key(row["purl_base"], row["name"]), Jsonb(row["hashes"]),
                     Jsonb(row["licenses"]), row["created_at"],
                 )
@@ -158,6 +158,7 @@ def _copy_components(raw: Any, rows: Sequence[dict[str, Any]]) -> None:
 
 def find_components(
     session: Session,
+    tenant_id: str,
     page: Page,
     *,
     purl: str | None = None,
@@ -166,7 +167,7 @@ def find_components(
     version: str | None = None,
 ) -> Sequence[Row[Any]]:
     c = components_t.c
-    stmt = visible(select(components_t))
+    stmt = visible(select(components_t)).where(c.tenant_id == tenant_id)
     if purl is not None:
         stmt = stmt.where(c.purl == purl)
     if purl_base is not None:
@@ -213,33 +214,3 @@ def renew_claim(session: Session, artifact_id: str, token: str, now: datetime) -
 
 def drop_claim(session: Session, artifact_id: str) -> None:
     session.execute(delete(claims_t).where(claims_t.c.artifact_id == artifact_id))
-
-
-# ------------------------------------------------------------ trusted keys
-
-
-def insert_key(session: Session, values: dict[str, Any]) -> None:
-    session.execute(insert(keys_t), [values])
-
-
-def key_conflict(session: Session, name: str, key_id: str) -> str | None:
-    """Which unique field an insert would collide on, if any."""
-    row = session.execute(
-        select(keys_t.c.name, keys_t.c.key_id).where((keys_t.c.name == name) | (keys_t.c.key_id == key_id))
-    ).first()
-    if row is None:
-        return None
-    return "name" if row.name == name else "pem"
-
-
-def list_keys(session: Session) -> Sequence[Row[Any]]:
-    return session.execute(select(keys_t).order_by(keys_t.c.created_at, keys_t.c.id)).all()
-
-
-def get_key(session: Session, key_id: str) -> Row[Any] | None:
-    return session.execute(select(keys_t).where(keys_t.c.id == key_id)).first()
-
-
-def delete_key(session: Session, key_id: str) -> bool:
-    result = session.execute(delete(keys_t).where(keys_t.c.id == key_id))
-    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -41,13 +41,14 @@ def get(session: Session, scope: str, key: str) -> IdempotencyRecord | None:
     )
 
 
-def insert_record(session: Session, record: IdempotencyRecord) -> None:
+def insert_record(session: Session, tenant_id: str, record: IdempotencyRecord) -> None:
     """Raises ``IntegrityError`` when the key is taken (on PostgreSQL after waiting for a
     concurrent inserter to commit or roll back)."""
     session.execute(
         insert(keys_t),
         [
             {
+                "tenant_id": tenant_id,
                 "scope": record.scope,
                 "key": record.key,
                 "request_sha256": record.request_sha256,

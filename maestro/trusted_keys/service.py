@@ -13,7 +13,8 @@ from maestro.ids import uuid7
 from maestro.models import TrustedKeyCreate, TrustedKeyInfo
 from maestro.platform.scope import Scope
 from maestro.platform.uow import UnitOfWork
-from maestro.storage import evidence as evidence_store
+from maestro.trusted_keys import repository
+from maestro.trusted_keys.repository import TrustedKeyRecord
 
 MIN_RSA_BITS = 2048
 
@@ -43,41 +44,30 @@ def _info(row: object) -> TrustedKeyInfo:
 
 
 def add_key(uow: UnitOfWork, data: TrustedKeyCreate) -> TrustedKeyInfo:
-    session = uow.session
     algorithm, key_id = _describe(data.pem)
-    clash = evidence_store.key_conflict(session, data.name, key_id)
+    clash = repository.key_conflict(uow, data.name, key_id)
     if clash == "name":
         raise Conflict(f"A trusted key named {data.name!r} already exists")
     if clash == "pem":
         raise Conflict(f"This public key is already trusted (key_id {key_id})")
-    values = {
-        "id": uuid7(),
-        "name": data.name,
-        "key_id": key_id,
-        "algorithm": algorithm,
-        "pem": data.pem.strip() + "\n",
-        "created_at": uow.now,
-    }
-    evidence_store.insert_key(session, values)
-    return TrustedKeyInfo(**values)
+    record = TrustedKeyRecord(uuid7(), data.name, key_id, algorithm, data.pem.strip() + "\n", uow.clock())
+    repository.insert_key(uow, record)
+    return _info(record)
 
 
 def list_keys(uow: UnitOfWork) -> list[TrustedKeyInfo]:
-    session = uow.session
-    return [_info(r) for r in evidence_store.list_keys(session)]
+    return [_info(r) for r in repository.list_keys(uow)]
 
 
 def get_key(uow: UnitOfWork, key_id: str) -> TrustedKeyInfo:
-    session = uow.session
-    row = evidence_store.get_key(session, key_id)
+    row = repository.get_key(uow, key_id)
     if row is None:
         raise TrustedKeyNotFound()
     return _info(row)
 
 
 def delete_key(uow: UnitOfWork, key_id: str) -> None:
-    session = uow.session
-    if not evidence_store.delete_key(session, key_id):
+    if not repository.delete_key(uow, key_id):
         raise TrustedKeyNotFound()
 
 
@@ -85,5 +75,5 @@ def trusted_keys(scope: Scope) -> tuple[TrustedKey, ...]:
     """What the parsers verify signatures against: every trusted key of the deployment (a signer's
     keyid only orders them; ``maestro.evidence.trusted_keys`` bounds the checks per document)."""
     return tuple(
-        TrustedKey(key_id=r.key_id, name=r.name, pem=r.pem) for r in evidence_store.list_keys(scope.session)
+        TrustedKey(key_id=r.key_id, name=r.name, pem=r.pem) for r in repository.list_keys(scope)
     )
