@@ -22,6 +22,7 @@ from maestro.api.errors import install_error_handlers
 from maestro.api.idempotency import IdempotencyMiddleware
 from maestro.api.middleware import RequestContextMiddleware
 from maestro.api.openapi import openapi_builder
+from maestro.audit import router as audit
 from maestro.blobs import open_blob_store
 from maestro.blobs.spool import sweep_stale
 from maestro.bulkhead import Lanes
@@ -113,7 +114,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         parse_wait=settings.parse_queue_timeout,
     )
     install_error_handlers(app)
-    for module in (runs, artifacts, evidence, content, packs, components, keys, health):
+    for module in (runs, artifacts, evidence, content, packs, components, keys, audit, health):
         app.include_router(module.router)
     root.install_docs(app)
     app.add_middleware(IdempotencyMiddleware)  # added first, so it runs inside the limits

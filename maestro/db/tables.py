@@ -265,3 +265,7 @@ class IdempotencyKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+
+# Registered on Base.metadata by importing; at the end because it subclasses Base.
+from maestro.db import audit_tables as _audit_tables  # noqa: E402, F401
