@@ -15,6 +15,7 @@ proves the log only grew. The first problem found is reported with its index:
 - ``wrong_tenant`` the checkpoint (or the older one) is another tenant's log;
 - ``rolled_back`` the checkpoint is smaller than the older one: a snapshot restored;
 - ``inconsistent`` the older checkpoint is not a prefix of this log;
+- ``malformed``  the file is not an export at all;
 - ``rewritten``  events and leaf hashes were rewritten together, so only the
   root disagrees; no single index can be blamed from one signed root.
 """
@@ -114,7 +115,7 @@ def _leaves(items: list[Any], tenant: str) -> list[bytes]:
         index = _check_item(position, item, tenant)
         if index in seen:
             raise _Tampered(
-                "inserted", position, f"a second event claims index {index} at position {position}"
+                "inserted", index, f"a second event claims index {index} (at position {position})"
             )
         if index > position:
             if position in claimed[position + 1 :]:

@@ -26,7 +26,9 @@ def signer(tmp_path: Path) -> signing_key.Signer:
     return signing_key.load(tmp_path / "data", None, "https://maestro.example.com")
 
 
-def test_ten_thousand_events_in_three_tenants_verify(maestro_store: Database, signer: signing_key.Signer) -> None:
+def test_ten_thousand_events_in_three_tenants_verify(
+    maestro_store: Database, signer: signing_key.Signer
+) -> None:
     rng = random.Random(9)
     counts = {"alpha": 0, "beta": 0, "gamma": 0}
     while sum(counts.values()) < 10_000:
@@ -88,9 +90,14 @@ def test_parallel_appenders_never_fork_a_tree(maestro_store: Database, writers: 
 
 def test_an_append_rolled_back_leaves_no_trace(maestro_store: Database) -> None:
     record(maestro_store, "default", 3)
-    with pytest.raises(RuntimeError), maestro_store.write() as session:
-        recorder.append(session, tenant_id="default", events=[draft(1), draft(2)])
-        raise RuntimeError("the request failed after its audit events were staged")
+
+    def fail_after_staging() -> None:
+        with maestro_store.write() as session:
+            recorder.append(session, tenant_id="default", events=[draft(1), draft(2)])
+            raise RuntimeError("the request failed after its audit events were staged")
+
+    with pytest.raises(RuntimeError):
+        fail_after_staging()
     record(maestro_store, "default", 1, start=3)
     with maestro_store.read() as session:
         assert repository.head(session, "default").size == 4
@@ -99,7 +106,9 @@ def test_an_append_rolled_back_leaves_no_trace(maestro_store: Database) -> None:
         assert recorder.append(session, tenant_id="default", events=[]) == []
 
 
-def test_proofs_from_the_endpoints_verify_against_the_checkpoint(client: TestClient, maestro_store: Database) -> None:
+def test_proofs_from_the_endpoints_verify_against_the_checkpoint(
+    client: TestClient, maestro_store: Database
+) -> None:
     record(maestro_store, "default", 37, batch=5)
     (key,) = client.get("/maestro/keys").json()
     public = load_pem_public_key(key["pem"].encode())
@@ -143,7 +152,8 @@ def test_list_filters_and_pages_through_link_headers(client: TestClient, maestro
     assert [e["index"] for e in denied] == list(range(4, 30, 5))
     assert all(e["event"]["object"] is None and e["event"]["status"] == 401 for e in denied)
     runs = client.get("/maestro/audit?object_type=run&object_id=obj-0").json()
-    assert runs and all(e["event"]["object"] == {"type": "run", "id": "obj-0"} for e in runs)
+    assert runs
+    assert all(e["event"]["object"] == {"type": "run", "id": "obj-0"} for e in runs)
     assert len(client.get("/maestro/audit?actor=tok_a").json()) == 24
     assert client.get("/maestro/audit?since=2999-01-01T00:00:00Z").json() == []
     assert len(client.get("/maestro/audit?until=2999-01-01T00:00:00Z").json()) == 30
@@ -196,10 +206,15 @@ def test_a_role_without_update_or_delete_still_appends(maestro_store: Database) 
         with maestro_store.read() as session:
             assert repository.head(session, "default").size == 2
         for statement in ("UPDATE audit_events SET action = 'run.delete'", "DELETE FROM audit_events"):
-            with pytest.raises(ProgrammingError, match="permission denied"), maestro_store.write() as session:
-                session.execute(text(f"SET LOCAL ROLE {role}"))
-                session.execute(text(statement))
+            with pytest.raises(ProgrammingError, match="permission denied"):
+                _as_role(maestro_store, role, statement)
     finally:
         with maestro_store.engine.begin() as conn:
             conn.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"))
             conn.execute(text(f"DROP ROLE {role}"))
+
+
+def _as_role(db: Database, role: str, statement: str) -> None:
+    with db.write() as session:
+        session.execute(text(f"SET LOCAL ROLE {role}"))
+        session.execute(text(statement))

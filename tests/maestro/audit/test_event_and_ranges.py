@@ -34,7 +34,9 @@ def _event(**changes: object) -> AuditEvent:
 def test_canonical_bytes_are_rfc8785_of_the_json_and_the_leaf_is_prefixed() -> None:
     event = _event()
     assert event.canonical() == rfc8785.dumps(event.to_json())
-    assert event.canonical().startswith(b'{"action":"run.create","actor":{"role":"writer","token_id":"tok_1"}')
+    assert event.canonical().startswith(
+        b'{"action":"run.create","actor":{"role":"writer","token_id":"tok_1"}'
+    )
     assert event.to_json()["at"] == "2026-12-02T06:10:57.123Z"
     assert event.leaf_hash() == merkle.leaf_hash(event.canonical())
 
@@ -63,7 +65,7 @@ def test_parse_round_trips_and_rejects_extra_fields() -> None:
         ({"status": 99}, "status"),
         ({"tenant_id": ""}, "tenant_id"),
         ({"object": ObjectRef("run", "x" * 257)}, "object.id"),
-        ({"at": datetime(2026, 1, 1)}, "timezone-aware"),  # noqa: DTZ001
+        ({"at": datetime(2026, 1, 1)}, "timezone-aware"),
     ],
 )
 def test_invalid_fields_are_refused_naming_the_field(changes: dict[str, object], message: str) -> None:
