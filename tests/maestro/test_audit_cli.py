@@ -54,7 +54,9 @@ def _verify(mcli: Cli, export: Export, key: Path, tmp_path: Path, *extra: str) -
     return result.exit_code, result.stdout + result.stderr
 
 
-def test_an_untouched_export_verifies(mcli: Cli, maestro_store: Database, key_file: Path, tmp_path: Path) -> None:
+def test_an_untouched_export_verifies(
+    mcli: Cli, maestro_store: Database, key_file: Path, tmp_path: Path
+) -> None:
     record(maestro_store, "default", 40, batch=3)
     export = _export(mcli, tmp_path / "audit.json")
     assert export["tenant_id"] == "default"
