@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from fastapi.testclient import TestClient
 
-from maestro.audit import checkpoint
-from maestro.audit.event import parse
+from maestro.audit import checkpoint, merkle, signing_key
+from maestro.audit.event import from_draft, parse
+from maestro.audit.verify import FORMAT
 from maestro.config import Settings
 from maestro.db.engine import Database
 from tests.maestro.audit_support import draft, record
@@ -205,3 +207,18 @@ def test_usage_errors_exit_2(mcli: Cli, maestro_store: Database, key_file: Path,
 def test_drafts_of_denials_carry_no_object() -> None:
     assert draft(4).object is None
     assert draft(4).status == 401
+
+
+def test_verify_is_offline_and_imports_no_server_code(tmp_path: Path) -> None:
+    from tests.maestro.test_cli_startup import probe
+
+    signer = signing_key.load(tmp_path / "data", None, None)
+    events = [from_draft(draft(n), "default", n, datetime(2026, 12, 2, tzinfo=UTC)) for n in range(5)]
+    note = signer.sign("default", 5, merkle.root([e.leaf_hash() for e in events]))
+    items = [{"index": e.index, "leaf_hash": e.leaf_hash().hex(), "event": e.to_json()} for e in events]
+    export = {"format": FORMAT, "tenant_id": "default", "checkpoint": note, "events": items}
+    (tmp_path / "audit.json").write_text(json.dumps(export))
+    (tmp_path / "audit.pub").write_text(signer.published[0].pem)
+    args = ["audit", "verify", str(tmp_path / "audit.json"), "--key", str(tmp_path / "audit.pub")]
+    (report,) = probe([args], tmp_path, MAESTRO_URL="http://127.0.0.1:9")
+    assert (report["exit"], report["loaded"]) == (0, [])
