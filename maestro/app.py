@@ -24,6 +24,7 @@ from maestro.api.openapi import openapi_builder
 from maestro.api.unit_of_work import UnitOfWorkMiddleware
 from maestro.artifacts import content_router, evidence_router
 from maestro.artifacts import router as artifacts_router
+from maestro.audit import router as audit_router
 from maestro.blobs import open_blob_store
 from maestro.blobs.spool import sweep_stale
 from maestro.bulkhead import Lanes
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         trusted_keys_router,
         health,
         tenancy_router,
+        audit_router,
     ):
         app.include_router(module.router)
     root.install_docs(app)

@@ -143,6 +143,11 @@ class Settings(BaseSettings):
         "used for absolute Link and Location URLs; unset, they are relative paths, never "
         "built from the client's Host header.",
     )
+    signing_key: Path | None = Field(
+        default=None,
+        description="Ed25519 PEM private key that signs audit checkpoints; "
+        "default <data_dir>/keys/signing-key.pem, generated on first use (mode 0600).",
+    )
     log_level: str = Field(default="INFO")
     access_log: bool = Field(default=True, description="One JSON line per request.")
     auth: Literal["auto", "required"] = Field(

@@ -7,6 +7,7 @@ does the sending, retrying and error mapping, ``pages`` the paging and
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 from collections.abc import Iterator
@@ -49,6 +50,13 @@ JSON = {"Content-Type": "application/json"}
 # The package's own version, not importlib.metadata's: looking the distribution up scans
 # every installed package (tens of milliseconds a command, see bench/cli.py).
 USER_AGENT = f"maestro-sdk/{__version__}"
+
+
+def _json_list(content: bytes) -> list[dict[str, Any]]:
+    items = json.loads(content)
+    if not isinstance(items, list):
+        raise MaestroError("the server answered a list request without a JSON array")
+    return items
 
 
 def _path(*parts: str) -> str:
@@ -367,6 +375,20 @@ class MaestroClient(TenancyCalls):
         except TrustedKeyNotFound:
             if call.attempts <= 1:
                 raise
+
+    # -------------------------------------------------------------- audit
+
+    def audit_events(self, *, page_size: int = 1000, **filters: Any) -> Iterator[dict[str, Any]]:
+        """The tenant's audit log in index order, each ``{index, leaf_hash, event}`` exactly
+        as served (no model in between: an export must keep every hashed field as is).
+        Filters: ``object_type``, ``object_id``, ``actor``, ``action``, ``since``, ``until``."""
+        return pages.paginate(
+            self._transport, "/maestro/audit", filters, _json_list, limit=None, page_size=page_size
+        )
+
+    def audit_checkpoint(self) -> str:
+        """The latest signed checkpoint, a C2SP signed note."""
+        return self._get("/maestro/audit/checkpoint").decode()
 
     # -------------------------------------------------------- operations
 

@@ -325,6 +325,7 @@ class IdempotencyKeyRow(Base):
     __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
 
 
-# The tenancy tables (tenants, api_tokens) share this metadata; imported last because
-# they subclass Base.
+# The tenancy (tenants, api_tokens) and audit tables share this metadata; imported
+# last because they subclass Base.
+from maestro.db import audit_tables as _audit_tables  # noqa: E402, F401
 from maestro.db import tenancy_tables  # noqa: E402, F401

@@ -94,7 +94,7 @@ def test_the_lists_cover_the_known_endpoints() -> None:
         "PUT /maestro/artifacts/{artifact_id}/content artifact_id",
     } <= {p.id for p in PATH_IDS}
     assert {"GET /maestro/runs ?cursor", "GET /maestro/components ?purl"} <= {p.id for p in QUERY_PARAMS}
-    assert {p.values[2] for p in QUERY_TIMESTAMPS} == {"started_after", "started_before"}
+    assert {p.values[2] for p in QUERY_TIMESTAMPS} == {"started_after", "started_before", "since", "until"}
     assert {p.values[2] for p in BODY_TIMESTAMPS} == {"started_at", "finished_at", "expires_at"}
 
 
