@@ -17,6 +17,9 @@ again.
 
 Reads (GET, HEAD) get a read transaction that ends when the response has been
 sent, so a streamed answer (``sbom-diff``) may read as it goes.
+
+A denied request (401, 403) - read or write - changes nothing and records one
+``auth.denied`` audit event, in a transaction of its own, before its answer goes out.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maestro.api.errors import database_error_body
 from maestro.errors import Conflict, MaestroError, ValidationFailed
-from maestro.platform.uow import READ_METHODS, UnitOfWork
+from maestro.platform.uow import READ_METHODS, UnitOfWork, record_denial
 from maestro.services import idempotency
 
 log = logging.getLogger("maestro.errors")
@@ -44,6 +47,7 @@ _REPLAYED_HEADERS = ("content-type", "location", "etag")
 # Never recorded: the answer carries a token's secret, which is shown once and stored nowhere.
 _UNRECORDED_PATHS = frozenset({"/maestro/tokens"})
 UOW_STATE = "uow"
+DENIALS = (401, 403)  # answers that change nothing but are recorded in the audit log
 
 
 @dataclass
@@ -148,14 +152,11 @@ class UnitOfWorkMiddleware:
             state=state,
         )
         state[UOW_STATE] = uow
-        if not uow.writes:
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                await _end_read(uow)
-            return
         try:
-            answer = await self._write(scope, receive, uow)
+            if uow.writes:
+                answer = await self._write(scope, receive, uow)
+            else:
+                answer = await self._read(scope, receive, send, uow)
         except MaestroError as error:
             answer = HeldResponse.error(error.status_code, error.to_body())
         except DBAPIError as error:
@@ -163,9 +164,32 @@ class UnitOfWorkMiddleware:
             if body is None:
                 raise
             answer = HeldResponse.error(503, body)
-        await answer.send(send)
+        if answer is not None:
+            await answer.send(send)
 
-    async def _write(self, scope: Scope, receive: Receive, uow: UnitOfWork) -> HeldResponse:
+    async def _read(self, scope: Scope, receive: Receive, send: Send, uow: UnitOfWork) -> HeldResponse | None:
+        """Pass a read's response through as it is made (it may stream); hold back only a
+        denial, which is sent once its audit event is recorded."""
+        denial: HeldResponse | None = None
+
+        async def watch(message: Message) -> None:
+            nonlocal denial
+            if message["type"] == "http.response.start" and message["status"] in DENIALS:
+                denial = HeldResponse(message["status"], list(message.get("headers", [])))
+            elif denial is not None and message["type"] == "http.response.body":
+                denial.body.append(message.get("body", b""))
+            else:
+                await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            await _end_read(uow)
+        if denial is not None:
+            await run_in_threadpool(record_denial, uow.db, uow, denial.status)
+        return denial
+
+    async def _write(self, scope: Scope, receive: Receive, uow: UnitOfWork) -> HeldResponse | None:
         key = _idempotency_key(scope)
         if key is not None:
             replay = await run_in_threadpool(idempotency.lookup, uow.db, key.scope, key.value, uow.now)
@@ -206,6 +230,9 @@ def _finish(uow: UnitOfWork, held: HeldResponse, key: _Key | None) -> HeldRespon
     try:
         if held.status >= 400:
             uow.rollback()
+        if held.status in DENIALS:
+            record_denial(uow.db, uow, held.status)
+            return held
         if key is not None and held.status < 500:
             winner = _record(uow, held, key)
             if winner is not None:

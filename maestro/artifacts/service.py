@@ -78,7 +78,9 @@ def create_artifact(uow: UnitOfWork, data: ArtifactCreate) -> Artifact:
         raise RunNotFound()
     values = new_artifact_values(data, uow.clock())
     repository.insert_artifact(uow, values)
-    return artifact_from_row(ArtifactRecord(**_NO_CONTENT, **values))
+    artifact = artifact_from_row(ArtifactRecord(**_NO_CONTENT, **values))
+    uow.record("artifact.create", "artifact", artifact.id, artifact)
+    return artifact
 
 
 def get_artifact(uow: UnitOfWork, artifact_id: str) -> Artifact:

@@ -263,7 +263,7 @@ def _index_ahead(uow: UnitOfWork, prepared: Prepared, artifact_id: str) -> None:
     prepared.rows = []
 
 
-def _attach(uow: UnitOfWork, artifact_id: str, prepared: Prepared) -> Artifact:
+def _attach(uow: UnitOfWork, artifact_id: str, prepared: Prepared, action: str) -> Artifact:
     """Attach: content, evidence and index in the unit of work (so they commit together)."""
     session = uow.session
     if prepared.batch_token is not None:
@@ -275,7 +275,9 @@ def _attach(uow: UnitOfWork, artifact_id: str, prepared: Prepared) -> Artifact:
     artifact_service.store_evidence_views(session, artifact_id, prepared.views)
     fresh = repository.get_artifact(uow, artifact_id)
     assert fresh is not None
-    return artifact_from_row(fresh)
+    artifact = artifact_from_row(fresh)
+    uow.record(action, "artifact", artifact_id, artifact)
+    return artifact
 
 
 def _give_up(uow: UnitOfWork, artifact_id: str, prepared: Prepared, *, created: bool) -> None:
@@ -321,7 +323,7 @@ def attach_content(
             outcome = _same_or_conflict(current, spool)
             _give_up(uow, artifact_id, prepared, created=False)
             return outcome
-        return _attach(uow, artifact_id, prepared), True
+        return _attach(uow, artifact_id, prepared, "artifact.content.attach"), True
     except BaseException:
         _give_up(uow, artifact_id, prepared, created=False)
         raise
@@ -374,7 +376,7 @@ def create_with_content(
             raise RunNotFound()
         else:
             repository.insert_artifact(uow, values)
-        return _attach(uow, artifact_id, prepared)
+        return _attach(uow, artifact_id, prepared, "artifact.create")
     except BaseException:
         _give_up(uow, artifact_id, prepared, created=ahead)
         raise

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import TypeAdapter
 
-from maestro.api.deps import DatabaseDep
+from maestro.api.deps import UowDep
 from maestro.api.responses import JSON, json_response, page_response
 from maestro.audit import repository, signing_key
 from maestro.audit.models import (
@@ -37,9 +37,9 @@ _NEXT = {
 _SIZE = Query(ge=0, le=2**62)
 
 
-def current_tenant_id() -> str:
-    """The caller's tenant. Until tokens and tenants land every caller is in ``default``."""
-    return "default"
+def current_tenant_id(uow: UowDep) -> str:
+    """The caller's tenant: every read of the log is scoped by it."""
+    return uow.tenant_id
 
 
 def get_signer(request: Request) -> signing_key.Signer:
@@ -72,7 +72,7 @@ def list_signing_keys(signer: SignerDep) -> Response:
 )
 def list_audit_events(
     request: Request,
-    db: DatabaseDep,
+    uow: UowDep,
     tenant_id: TenantDep,
     object_type: Annotated[str | None, Query(max_length=64)] = None,
     object_id: Annotated[str | None, Query(max_length=256)] = None,
@@ -88,8 +88,7 @@ def list_audit_events(
     """The tenant's events in log order, filtered; every filter is an index range."""
     where = AuditFilter(object_type, object_id, actor, action, since, until)
     after = PositionCursor.decode(cursor).position if cursor else None
-    with db.read() as session:
-        rows, more = repository.list_events(session, tenant_id, where, limit, after)
+    rows, more = repository.list_events(uow.session, tenant_id, where, limit, after)
     items = [AuditEventItem(index=r.index, leaf_hash=r.leaf_hash.hex(), event=r.event) for r in rows]
     return page_response(request, items, AuditEventItem, None if more is None else PositionCursor(more))
 
@@ -105,12 +104,9 @@ def list_audit_events(
         }
     },
 )
-def get_audit_checkpoint(
-    request: Request, db: DatabaseDep, tenant_id: TenantDep, signer: SignerDep
-) -> Response:
+def get_audit_checkpoint(request: Request, uow: UowDep, tenant_id: TenantDep, signer: SignerDep) -> Response:
     """Signed when asked (Ed25519 is deterministic), so every committed event is covered at once."""
-    with db.read() as session:
-        head = repository.head(session, tenant_id)
+    head = repository.head(uow.session, tenant_id)
     note = signer.sign(tenant_id, head.size, head.root)
     if "application/json" not in request.headers.get("accept", ""):
         return Response(note, 200, media_type="text/plain; charset=utf-8")
@@ -126,16 +122,15 @@ def get_audit_checkpoint(
 
 @router.get("/maestro/audit/proofs/inclusion", response_model=InclusionProof, responses={422: _INVALID})
 def get_inclusion_proof(
-    db: DatabaseDep,
+    uow: UowDep,
     tenant_id: TenantDep,
     index: Annotated[int, _SIZE],
     size: Annotated[int, Query(ge=1, le=2**62, description="A checkpoint's tree size.")],
 ) -> Response:
     """The audit path showing event ``index`` is in the tree of ``size`` events."""
-    with db.read() as session:
-        hashes = repository.inclusion_proof(session, tenant_id, index, size)
-        root = repository.root_at(session, tenant_id, size)
-        leaf = repository.leaf_hash(session, tenant_id, index)
+    hashes = repository.inclusion_proof(uow.session, tenant_id, index, size)
+    root = repository.root_at(uow.session, tenant_id, size)
+    leaf = repository.leaf_hash(uow.session, tenant_id, index)
     proof = InclusionProof(
         index=index, size=size, root_hash=root.hex(), leaf_hash=leaf.hex(), hashes=[h.hex() for h in hashes]
     )
@@ -144,16 +139,15 @@ def get_inclusion_proof(
 
 @router.get("/maestro/audit/proofs/consistency", response_model=ConsistencyProof, responses={422: _INVALID})
 def get_consistency_proof(
-    db: DatabaseDep,
+    uow: UowDep,
     tenant_id: TenantDep,
     from_size: Annotated[int, Query(alias="from", ge=0, le=2**62)],
     to_size: Annotated[int, Query(alias="to", ge=0, le=2**62)],
 ) -> Response:
     """Proof that the tree of ``from`` events is a prefix of the tree of ``to`` events."""
-    with db.read() as session:
-        hashes = repository.consistency_proof(session, tenant_id, from_size, to_size)
-        old_root = repository.root_at(session, tenant_id, from_size)
-        new_root = repository.root_at(session, tenant_id, to_size)
+    hashes = repository.consistency_proof(uow.session, tenant_id, from_size, to_size)
+    old_root = repository.root_at(uow.session, tenant_id, from_size)
+    new_root = repository.root_at(uow.session, tenant_id, to_size)
     proof = ConsistencyProof(
         from_size=from_size,
         to_size=to_size,

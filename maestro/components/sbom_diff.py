@@ -22,7 +22,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy.orm import Session
 
 from maestro import storage
 from maestro.errors import RunNotFound

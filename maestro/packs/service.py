@@ -44,7 +44,9 @@ def create_pack(uow: UnitOfWork, data: DisclosurePackCreate) -> DisclosurePack:
         _check_artifact_ids(uow, data.run_id, artifact_ids)
     record = PackRecord(uuid7(), data.run_id, data.summary, uow.clock(), data.metadata)
     repository.insert_pack(uow, record, artifact_ids)
-    return pack_from_row(record, list(artifact_ids))
+    pack = pack_from_row(record, list(artifact_ids))
+    uow.record("disclosure_pack.create", "disclosure_pack", pack.id, pack)
+    return pack
 
 
 def get_pack(uow: UnitOfWork, pack_id: str) -> DisclosurePack:

@@ -16,19 +16,24 @@ writer lock (``Database.write``).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
+import rfc8785
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from maestro.audit import recorder
+from maestro.audit.event import Actor, EventDraft, ObjectRef
 from maestro.db.engine import Database
+from maestro.db.tables import DEFAULT_TENANT  # local mode's, and the owner of data from before tenancy
+from maestro.tenancy.principal import Principal
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-from maestro.db.tables import DEFAULT_TENANT  # local mode and data from before tenancy
-from maestro.tenancy.principal import Principal
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,23 @@ class DetachedScope:
 
 class _RolledBack(Exception):
     """Thrown into the transaction's context so that it rolls back."""
+
+
+def state_digest(state: Any) -> str:
+    """Hex SHA-256 of the RFC 8785 form of an object's state."""
+    if isinstance(state, BaseModel):
+        state = state.model_dump(mode="json")
+    return hashlib.sha256(rfc8785.dumps(state)).hexdigest()
+
+
+def record_denial(db: Database, uow: UnitOfWork, status: int) -> None:
+    """A refused request (401, 403) changes nothing but is logged: its one event goes to the
+    tenant of the principal it had, if any (else ``default``), in a transaction of its own."""
+    draft = EventDraft(
+        action="auth.denied", actor=uow.actor(), request_id=uow.request_id or None, status=status
+    )
+    with db.write() as session:
+        recorder.append(session, tenant_id=uow.tenant_id, events=[draft], now=uow.clock())
 
 
 def utc_now() -> datetime:
@@ -68,6 +90,7 @@ class UnitOfWork:
         self.now = clock()
         self._clock = clock
         self._stack: ExitStack | None = None
+        self._events: list[EventDraft] = []
         self._session: Session | None = None
 
     @property
@@ -100,9 +123,34 @@ class UnitOfWork:
         """The time now (``now`` is the request's start, for timestamps that must agree)."""
         return self._clock()
 
+    def actor(self) -> Actor:
+        principal = self.principal
+        if principal is None:
+            return Actor(token_id=None, role="none")
+        return Actor(token_id=principal.token_id, role=principal.role.value)
+
+    def record(self, action: str, object_type: str, object_id: str, state: Any) -> None:
+        """Stage the audit event of a change: it joins the tenant's log in this unit of
+        work's transaction, at commit, so the log holds exactly the changes that were kept.
+        ``state`` is the object's new state (a model or JSON value; None once deleted),
+        hashed canonically."""
+        self._events.append(
+            EventDraft(
+                action=action,
+                actor=self.actor(),
+                object=ObjectRef(object_type, object_id),
+                request_id=self.request_id or None,
+                state_sha256=None if state is None else state_digest(state),
+            )
+        )
+
     def commit(self) -> None:
-        """End the transaction, keeping what it wrote. Database errors propagate, mapped by
-        ``Database.write`` (disk full is ``InsufficientStorage``)."""
+        """End the transaction, keeping what it wrote and appending its audit events last
+        (the tenant's log head stays locked only until the commit). Database errors
+        propagate, mapped by ``Database.write`` (disk full is ``InsufficientStorage``)."""
+        events, self._events = self._events, []
+        if events:
+            recorder.append(self.session, tenant_id=self.tenant_id, events=events, now=self.clock())
         stack, self._stack, self._session = self._stack, None, None
         if stack is not None:
             stack.close()
@@ -126,7 +174,9 @@ class UnitOfWork:
         self.commit()
 
     def rollback(self) -> None:
-        """End the transaction, discarding what it wrote; a later ``session`` begins anew."""
+        """End the transaction, discarding what it wrote and its audit events; a later
+        ``session`` begins anew."""
+        self._events = []
         stack, self._stack, self._session = self._stack, None, None
         if stack is not None:
             stack.__exit__(_RolledBack, _RolledBack(), None)

@@ -67,7 +67,13 @@ def set_links(
     if replace:
         session.execute(delete(links_t).where(links_t.c.run_id == run_id, links_t.c.kind == kind))
     rows = [
-        {"run_id": run_id, "kind": kind, "target_id": t, "started_at": started_at, "tenant_id": scope.tenant_id}
+        {
+            "run_id": run_id,
+            "kind": kind,
+            "target_id": t,
+            "started_at": started_at,
+            "tenant_id": scope.tenant_id,
+        }
         for t in dict.fromkeys(target_ids)
     ]
     if rows:

@@ -86,7 +86,9 @@ def create_run(uow: UnitOfWork, data: RunCreate) -> tuple[Run, int]:
     repository.insert_run(uow, record)
     repository.set_links(uow, run_id, "entity", data.related_entity_ids, started_at, replace=False)
     repository.set_links(uow, run_id, "decision", data.related_decision_ids, started_at, replace=False)
-    return run_from_row(record), 1
+    run = run_from_row(record)
+    uow.record("run.create", "run", run_id, run)
+    return run, 1
 
 
 def run_exists(scope: Scope, run_id: str) -> bool:
@@ -209,5 +211,7 @@ def update_run(
                     repository.set_links(uow, run_id, kind, ids, row.started_at, replace=True)
             fresh = repository.get_run(uow, run_id)
             assert fresh is not None
-            return run_from_row(fresh), fresh.version
+            run = run_from_row(fresh)
+            uow.record("run.update", "run", run_id, run)
+            return run, fresh.version
     raise PreconditionFailed("Run is being changed concurrently; retry the update")

@@ -47,6 +47,7 @@ def lookup(db: Database, scope: str, key: str, now: datetime) -> Replay | None:
 
 def record(
     session: Session,
+    tenant_id: str,
     scope: str,
     key: str,
     request_sha256: str,

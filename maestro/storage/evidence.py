@@ -148,10 +148,10 @@ def _copy_components(raw: Any, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
             copy.write_row(
                 (
-                    row["id"], row.get("tenant_id", DEFAULT_TENANT), row["artifact_id"], row["run_id"], row["purl"], row["purl_base"],
-                    row["name"],
-                    row["version"], diff_key(row["purl_base"], row["name"]), Jsonb(row["hashes"]),
-                    Jsonb(row["licenses"]), row["created_at"],
+                    row["id"], row.get("tenant_id", DEFAULT_TENANT), row["artifact_id"], row["run_id"],
+                    row["purl"], row["purl_base"], row["name"], row["version"],
+                    diff_key(row["purl_base"], row["name"]), Jsonb(row["hashes"]), Jsonb(row["licenses"]),
+                    row["created_at"],
                 )
             )  # fmt: skip
 

@@ -52,7 +52,9 @@ def add_key(uow: UnitOfWork, data: TrustedKeyCreate) -> TrustedKeyInfo:
         raise Conflict(f"This public key is already trusted (key_id {key_id})")
     record = TrustedKeyRecord(uuid7(), data.name, key_id, algorithm, data.pem.strip() + "\n", uow.clock())
     repository.insert_key(uow, record)
-    return _info(record)
+    info = _info(record)
+    uow.record("trusted_key.create", "trusted_key", info.id, info)
+    return info
 
 
 def list_keys(uow: UnitOfWork) -> list[TrustedKeyInfo]:
@@ -69,11 +71,10 @@ def get_key(uow: UnitOfWork, key_id: str) -> TrustedKeyInfo:
 def delete_key(uow: UnitOfWork, key_id: str) -> None:
     if not repository.delete_key(uow, key_id):
         raise TrustedKeyNotFound()
+    uow.record("trusted_key.delete", "trusted_key", key_id, None)
 
 
 def trusted_keys(scope: Scope) -> tuple[TrustedKey, ...]:
     """What the parsers verify signatures against: every trusted key of the deployment (a signer's
     keyid only orders them; ``maestro.evidence.trusted_keys`` bounds the checks per document)."""
-    return tuple(
-        TrustedKey(key_id=r.key_id, name=r.name, pem=r.pem) for r in repository.list_keys(scope)
-    )
+    return tuple(TrustedKey(key_id=r.key_id, name=r.name, pem=r.pem) for r in repository.list_keys(scope))

@@ -100,7 +100,9 @@ def test_multipart_creates_are_idempotent_without_buffering(client: TestClient) 
 def _old_record(store_db: Database, key: str, status: int | None, when: datetime) -> None:
     with store_db.write() as session:
         store.insert_record(
-            session, "default", store.IdempotencyRecord("POST /maestro/runs", key, "0" * 64, status, b"{}", {}, when)
+            session,
+            "default",
+            store.IdempotencyRecord("POST /maestro/runs", key, "0" * 64, status, b"{}", {}, when),
         )
 
 
