@@ -31,11 +31,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maestro.api.errors import database_error_body
+from maestro.db.engine import is_disk_full
 from maestro.errors import Conflict, MaestroError, ValidationFailed
 from maestro.platform.uow import READ_METHODS, UnitOfWork, record_denial
 from maestro.services import idempotency
@@ -239,6 +240,11 @@ def _finish(uow: UnitOfWork, held: HeldResponse, key: _Key | None) -> HeldRespon
                 return winner
         if held.status < 400 or uow.active:
             uow.commit()
+    except OperationalError as exc:  # a statement here (not the commit) found the disk full
+        uow.rollback()
+        if is_disk_full(exc):
+            raise uow.db.disk_full(exc) from exc
+        raise
     except BaseException:
         uow.rollback()
         raise

@@ -156,7 +156,8 @@ class Database:
                 "Restore the data directory and restart the server"
             )
 
-    def _disk_full(self, exc: OperationalError) -> InsufficientStorage:
+    def disk_full(self, exc: OperationalError) -> InsufficientStorage:
+        """The 507 for a write the disk had no room for (logged with its cause)."""
         if self.sqlite_path is not None:
             where = f"the SQLite database {self.sqlite_path} (data directory {self.sqlite_path.parent})"
         else:
@@ -180,7 +181,7 @@ class Database:
                 yield session
         except OperationalError as exc:
             if is_disk_full(exc):
-                raise self._disk_full(exc) from exc
+                raise self.disk_full(exc) from exc
             raise
 
     def dispose(self) -> None:

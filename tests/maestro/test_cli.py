@@ -69,8 +69,9 @@ def test_db_prune_removes_expired_idempotency_records(fresh_url: str) -> None:
     db = Database(fresh_url)
     old = datetime.now(UTC) - idempotency.TTL - timedelta(minutes=5)
     with db.write() as session:
-        store.claim(session, "POST /maestro/runs", "old", idempotency.IN_FLIGHT, old)
-        store.claim(session, "POST /maestro/runs", "new", idempotency.IN_FLIGHT, datetime.now(UTC))
+        for key, when in (("old", old), ("new", datetime.now(UTC))):
+            record = store.IdempotencyRecord("POST /maestro/runs", key, "0" * 64, 201, b"{}", {}, when)
+            store.insert_record(session, "default", record)
     db.dispose()
     result = runner.invoke(cli, ["db", "prune"])
     assert result.exit_code == 0

@@ -21,6 +21,7 @@ from maestro.components import index_writer as component_index
 from maestro.db.engine import Database
 from maestro.errors import DependencyUnavailable
 from maestro.pagination import Page
+from maestro.platform.uow import DetachedScope
 from maestro.storage import evidence as evidence_store
 from maestro.storage import evidence_views
 from tests.maestro.evidence import builders
@@ -97,7 +98,7 @@ def test_readers_never_see_half_an_index(
             visible = len(evidence_store.components_of_run(reader, run_id))
             visible += len(evidence_views.components_page(reader, artifact_id, Page()))
             visible += len(list(evidence_views.diff_rows(reader, run_id, run_id)))
-            digest = storage.get_artifact(reader, artifact_id).content_digest
+            digest = storage.get_artifact(DetachedScope(reader, "default"), artifact_id).content_digest
         seen.append((_rows(maestro_store, artifact_id), visible, digest))
         real_insert(session, rows)
 
