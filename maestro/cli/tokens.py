@@ -77,7 +77,9 @@ def bootstrap_token(
     from maestro.cli.db import open_database  # server-side: imported only when it runs
     from maestro.config import get_settings
     from maestro.db import migrate
+    from maestro.platform.uow import unit_of_work
     from maestro.tenancy import tokens
+    from maestro.tenancy.principal import Principal
 
     now = datetime.now(UTC)
     until = expires_at(expires, now)
@@ -85,8 +87,9 @@ def bootstrap_token(
     try:
         if get_settings().auto_migrate:  # as the server would on start: bootstrap may come first
             migrate.upgrade(db.engine)
-        with db.write() as session:
-            created = tokens.bootstrap(session, tenant, until, now, force=force)
+        with unit_of_work(db, principal=Principal.local_admin()) as uow:  # the event: actor "local"
+            created = tokens.bootstrap(uow.session, tenant, until, now, force=force)
+            uow.record("token.bootstrap", "token", created.id, created.model_dump(exclude={"token"}))
     finally:
         db.dispose()
     _emit_secret(created, as_json, quiet)

@@ -183,10 +183,12 @@ class UnitOfWork:
 
 
 @contextmanager
-def unit_of_work(db: Database, *, writes: bool = True, request_id: str = "cli") -> Iterator[UnitOfWork]:
+def unit_of_work(
+    db: Database, *, writes: bool = True, request_id: str = "cli", principal: Principal | None = None
+) -> Iterator[UnitOfWork]:
     """A unit of work for code outside a request (CLI admin commands, maintenance):
-    committed when the block ends, rolled back when it raises."""
-    uow = UnitOfWork(db, writes=writes, request_id=request_id)
+    committed (with its audit events) when the block ends, rolled back when it raises."""
+    uow = UnitOfWork(db, writes=writes, request_id=request_id, principal=principal)
     try:
         yield uow
     except BaseException:

@@ -140,6 +140,7 @@ def require_principal(request: Request) -> Principal | None:
         raise Forbidden("This route has no access rule; it is refused") from None
     state = request.app.state
     principal = resolve_principal(request, state.db, state.token_presence, state.settings.auth)
+    request.state.principal = principal  # a denial below is audited in this principal's tenant
     if not principal.role.allows(needed):
         raise Forbidden(
             f"This request needs role {needed.value} (or higher); the token has role {principal.role.value}"
