@@ -89,7 +89,9 @@ def bootstrap_token(
             migrate.upgrade(db.engine)
         with unit_of_work(db, principal=Principal.local_admin()) as uow:  # the event: actor "local"
             created = tokens.bootstrap(uow.session, tenant, until, now, force=force)
-            uow.record("token.bootstrap", "token", created.id, created.model_dump(exclude={"token"}))
+            uow.record(
+                "token.bootstrap", "token", created.id, created.model_dump(mode="json", exclude={"token"})
+            )
     finally:
         db.dispose()
     _emit_secret(created, as_json, quiet)
