@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import rfc8785
+import orjson
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -49,10 +49,11 @@ class _RolledBack(Exception):
 
 
 def state_digest(state: Any) -> str:
-    """Hex SHA-256 of the RFC 8785 form of an object's state."""
+    """Hex SHA-256 of an object's state as JSON with sorted keys. Not RFC 8785 (the event
+    itself is): a state may hold 64-bit integers, which RFC 8785's float domain refuses."""
     if isinstance(state, BaseModel):
         state = state.model_dump(mode="json")
-    return hashlib.sha256(rfc8785.dumps(state)).hexdigest()
+    return hashlib.sha256(orjson.dumps(state, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def record_denial(db: Database, uow: UnitOfWork, status: int) -> None:

@@ -45,7 +45,6 @@ def test_migration_backfills_the_diff_key(
     make_run: Callable[..., Any],
     make_artifact: Callable[..., Any],
 ) -> None:
-    from alembic import command
 
     runs = []
     for rows in (ROWS, [*ROWS[1:], ("pkg:pypi/a", "a", "2.0")]):
@@ -53,10 +52,8 @@ def test_migration_backfills_the_diff_key(
         _seed(maestro_store, run_id, make_artifact(run_id)["id"], rows)
         runs.append(run_id)
     before = client.get(f"/maestro/runs/{runs[0]}/sbom-diff/{runs[1]}").json()
-    with maestro_store.engine.begin() as conn:
-        cfg = migrate.alembic_config()
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0005")
+    migrate.downgrade(maestro_store.engine, "0005")
+    with maestro_store.engine.connect() as conn:
         columns = conn.execute(text("SELECT * FROM components")).keys()
         assert "diff_key" not in columns
     migrate.upgrade(maestro_store.engine)
