@@ -12,7 +12,6 @@ from maestro.artifacts.upload import UploadLimits
 from maestro.blobs.base import BlobStore
 from maestro.bulkhead import Lanes
 from maestro.config import Settings
-from maestro.db.engine import Database
 from maestro.errors import (
     ArtifactNotFound,
     DisclosurePackNotFound,
@@ -41,11 +40,6 @@ _NOT_FOUND: dict[str, type[NotFound]] = {
     "pack_id": DisclosurePackNotFound,
     "key_id": TrustedKeyNotFound,
 }
-
-
-async def get_database(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 async def get_unit_of_work(request: Request) -> UnitOfWork:
@@ -115,7 +109,6 @@ def refuse_unstorable_parameters(request: Request) -> None:
 
 
 GLOBAL_DEPENDENCIES = [Depends(refuse_unsupported_media_type), Depends(refuse_unstorable_parameters)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
 UowDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
 IntelGraphDep = Annotated[IntelGraph | None, Depends(get_intelgraph)]
 PageDep = Annotated[Page, Depends(get_page)]

@@ -75,11 +75,6 @@ def delete_blob_row(session: Session, digest: str) -> None:
 # ------------------------------------------------------ artifact content
 
 
-def get_artifact_for_update(session: Session, artifact_id: str) -> Row[Any] | None:
-    stmt = select(artifacts_t).where(artifacts_t.c.id == artifact_id).with_for_update()
-    return session.execute(stmt).first()
-
-
 def delete_artifact(session: Session, artifact_id: str) -> None:
     """Only to undo a create that failed half-way (artifacts are otherwise never deleted)."""
     session.execute(delete(artifacts_t).where(artifacts_t.c.id == artifact_id))
