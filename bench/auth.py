@@ -85,7 +85,7 @@ def measure(db: Database, n: int) -> dict[str, float]:
     results["cached"] = _per_call(_refused(lambda: auth.resolve_principal(plain, db, presence, "auto")), n)
     digest = tokens.bearer_digest(secret.token)
     with db.read() as session:  # inside the request's unit of work: the lookup alone
-        results["in-uow"] = _per_call(lambda: tokens.lookup(session, digest, now), n)
+        results["in-uow"] = _per_call(lambda: tokens.lookup(session.connection(), digest, now), n)
     return results
 
 

@@ -25,6 +25,7 @@ from maestro.api.unit_of_work import UnitOfWorkMiddleware
 from maestro.artifacts import content_router, evidence_router
 from maestro.artifacts import router as artifacts_router
 from maestro.audit import router as audit_router
+from maestro.audit.sequencer import Sequencer
 from maestro.blobs import open_blob_store
 from maestro.blobs.spool import sweep_stale
 from maestro.bulkhead import Lanes
@@ -93,7 +94,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         prepare_database(db, settings)
         sweep_spool(settings)
         auth.warn_if_local(app.state.token_presence, settings.auth)
+        app.state.audit_sequencer.start()  # its first pass takes what a crash left queued
         yield
+        app.state.audit_sequencer.stop()
         app.state.readiness.close()
         if intelgraph is not None:
             await intelgraph.close()
@@ -114,6 +117,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     app.state.db = db
     app.state.token_presence = auth.TokenPresence(db)
+    app.state.audit_sequencer = Sequencer(db)
     app.state.route_roles = dict(ROUTE_ROLES)  # an app built for tests may add its own routes
     app.state.settings = settings
     app.state.intelgraph = intelgraph

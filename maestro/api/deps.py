@@ -87,14 +87,14 @@ async def get_page(
     return Page(limit=limit, after=Cursor.decode(cursor) if cursor else None, order=order)
 
 
-def refuse_unsupported_media_type(request: Request) -> None:
+async def refuse_unsupported_media_type(request: Request) -> None:
     """415 for a body that is not JSON, decided here rather than in the middleware so
     that routing runs first: a method the path does not have is a 405 whatever the body."""
     if request.scope.get("state", {}).get(UNSUPPORTED_MEDIA_TYPE):
         raise HTTPException(415, "Content-Type must be application/json (or omitted)")
 
 
-def refuse_unstorable_parameters(request: Request) -> None:
+async def refuse_unstorable_parameters(request: Request) -> None:
     """No stored id or value contains NUL (bodies refuse it; PostgreSQL cannot store it),
     so an id with one names nothing (404) and a filter with one is a 422 - checked before
     any query, alike on SQLite and PostgreSQL, for every route including future ones."""

@@ -151,6 +151,7 @@ class UnitOfWorkMiddleware:
             writes=scope["method"] not in READ_METHODS,
             request_id=state.get("request_id", ""),
             state=state,
+            on_events=scope["app"].state.audit_sequencer.wake,
         )
         state[UOW_STATE] = uow
         try:
@@ -271,9 +272,15 @@ def _record(uow: UnitOfWork, held: HeldResponse, key: _Key) -> HeldResponse | No
 
 
 async def _end_read(uow: UnitOfWork) -> None:
-    """End a read; the client has its answer, so a database gone by now is only logged."""
+    """End a read; the client has its answer, so a database gone by now is only logged.
+    A request that never touched the database (probes, refusals) has nothing to end."""
+    if not uow.active:
+        return
     try:
-        await run_in_threadpool(uow.commit)
+        if uow.db.dialect == "sqlite":
+            uow.commit()  # ending a read of a local file never waits: no worker thread for it
+        else:
+            await run_in_threadpool(uow.commit)  # a network round trip, which may stall
     except DBAPIError as exc:
         log.warning("read transaction did not end cleanly", extra={"cause": type(exc.orig).__name__})
 

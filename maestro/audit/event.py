@@ -168,12 +168,24 @@ def _text(name: str, value: Any, limit: int, *, optional: bool = False) -> None:
         raise EventError(f"{name} must be a non-empty string of at most {limit} characters")
 
 
+def check_draft(draft: EventDraft) -> None:
+    """What ``AuditEvent`` will check, but for a draft, at the moment it is queued: a
+    queued event the sequencer could not build would hold up the tenant's log."""
+    _validate_content(draft)
+    if draft.at is not None and (not isinstance(draft.at, datetime) or draft.at.tzinfo is None):
+        raise EventError("at must be timezone-aware")
+
+
 def _validate(event: AuditEvent) -> None:
     _text("tenant_id", event.tenant_id, MAX_NAME)
     if type(event.index) is not int or event.index < 0:
         raise EventError("index must be a non-negative integer")
     if not isinstance(event.at, datetime):
         raise EventError("at must be a datetime")
+    _validate_content(event)
+
+
+def _validate_content(event: AuditEvent | EventDraft) -> None:
     _text("actor.token_id", event.actor.token_id, MAX_NAME, optional=True)
     _text("actor.role", event.actor.role, MAX_NAME)
     if (

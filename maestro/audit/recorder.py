@@ -1,13 +1,21 @@
-"""Appending events to a tenant's log inside the caller's unit of work.
+"""Getting events into a tenant's log: queued with their change, then sequenced.
 
-``append`` is meant to run at the END of a request's transaction: it locks the
+A mutation's unit of work calls ``enqueue``: one INSERT into ``audit_pending``,
+in the mutation's own transaction, so the event commits or rolls back with the
+change it describes - and takes no lock, so writers of one tenant never queue
+behind each other for the log.
+
+``integrate`` (the sequencer's step, ``maestro.audit.sequencer``) moves a
+tenant's committed pending events into its tree in one transaction: it locks the
 tenant's head row (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the
 database's single writer, queued by ``Database.write``'s process lock, already
-serialises it), so two appenders never give out the same index or fork the
-tree, and the lock is held only until the caller commits. It flushes and never
-commits: the events commit or roll back with the change they describe.
-Cost: the events' canonical bytes, O(log n) hashes, one INSERT for the events,
-one for the completed subtrees, one UPDATE of the head.
+serialises it), so two sequencers - other replicas' - never give out the same
+index or fork the tree, gives the events the next indexes in queue order,
+inserts them and their completed subtrees, rewrites the head and deletes the
+queue rows it took. A crash at any point leaves either the queue rows or the
+events, never both and never neither.
+
+``append`` is the same step for events in hand (no queue).
 """
 
 from __future__ import annotations
@@ -16,19 +24,48 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from maestro.audit import ranges
-from maestro.audit.event import AuditEvent, EventDraft, from_draft
+from maestro.audit.event import Actor, AuditEvent, EventDraft, ObjectRef, check_draft, from_draft
 from maestro.audit.merkle import HASH_SIZE, empty_root
-from maestro.db.audit_tables import AuditEventRow, AuditHeadRow, AuditNodeRow
+from maestro.db.audit_tables import AuditEventRow, AuditHeadRow, AuditNodeRow, AuditPendingRow
 
 _EVENTS: Table = AuditEventRow.__table__  # type: ignore[assignment]
 _HEADS: Table = AuditHeadRow.__table__  # type: ignore[assignment]
 _NODES: Table = AuditNodeRow.__table__  # type: ignore[assignment]
+_PENDING: Table = AuditPendingRow.__table__  # type: ignore[assignment]
+# Built once: a statement built per call costs more to construct and key than to run.
+_ENQUEUE = insert(_PENDING)
+_PENDING_TENANTS = select(_PENDING.c.tenant_id).distinct()
+_OLDEST = (
+    select(_PENDING.c.id)
+    .where(_PENDING.c.tenant_id == bindparam("tenant_id"))
+    .order_by(_PENDING.c.id)
+    .limit(bindparam("limit"))
+)
+# Taken and removed in one statement; RETURNING gives no order, so the caller sorts by id.
+_TAKE = (
+    delete(_PENDING)
+    .where(_PENDING.c.id.in_(_OLDEST.scalar_subquery()))
+    .returning(
+        _PENDING.c.id,
+        _PENDING.c.at,
+        _PENDING.c.action,
+        _PENDING.c.actor_token_id,
+        _PENDING.c.actor_role,
+        _PENDING.c.object_type,
+        _PENDING.c.object_id,
+        _PENDING.c.request_id,
+        _PENDING.c.state_sha256,
+        _PENDING.c.status,
+    )
+)
+_ANY_PENDING = select(_PENDING.c.id).where(_PENDING.c.tenant_id == bindparam("tenant_id")).limit(1)
+BATCH = 1000  # events one integrate moves: bounds its transaction and memory
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +75,68 @@ class Head:
     frontier: list[bytes]
 
 
+def enqueue(session: Session, *, tenant_id: str, events: Sequence[EventDraft], now: datetime) -> None:
+    """Queue ``events`` in the caller's transaction (flushed, not committed): they reach
+    the tree when the tenant's sequencer next runs, stamped with ``now`` unless they
+    carry their own time."""
+    if not events:
+        return
+    for draft in events:
+        check_draft(draft)
+    session.flush()  # the caller's pending rows first
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "at": draft.at or now,
+            "action": draft.action,
+            "actor_token_id": draft.actor.token_id,
+            "actor_role": draft.actor.role,
+            "object_type": None if draft.object is None else draft.object.type,
+            "object_id": None if draft.object is None else draft.object.id,
+            "request_id": draft.request_id,
+            "state_sha256": draft.state_sha256,
+            "status": draft.status,
+        }
+        for draft in events
+    ]
+    session.connection().execute(_ENQUEUE, rows)
+
+
+def pending_tenants(conn: Connection) -> list[str]:
+    """The tenants with queued events."""
+    return list(conn.execute(_PENDING_TENANTS).scalars())
+
+
+def has_pending(conn: Connection, tenant_id: str) -> bool:
+    return conn.execute(_ANY_PENDING, {"tenant_id": tenant_id}).first() is not None
+
+
+def integrate(session: Session, tenant_id: str, *, limit: int = BATCH) -> int:
+    """Move up to ``limit`` of the tenant's committed queued events into its tree, in
+    queue order, in the caller's transaction; how many moved. The head lock comes
+    first, so a concurrent integrate of the same tenant waits and then finds only
+    what this one left (the queue rows it took are gone once it commits)."""
+    head = lock_head(session, tenant_id)
+    conn = session.connection()
+    rows = sorted(conn.execute(_TAKE, {"tenant_id": tenant_id, "limit": limit}).all(), key=lambda r: r.id)
+    if not rows:
+        return 0
+    drafts = [
+        EventDraft(
+            action=row.action,
+            actor=Actor(token_id=row.actor_token_id, role=row.actor_role),
+            object=None if row.object_type is None else ObjectRef(row.object_type, row.object_id),
+            request_id=row.request_id,
+            state_sha256=row.state_sha256,
+            status=row.status,
+            at=row.at,
+        )
+        for row in rows
+    ]
+    _append_at(session, tenant_id, head, drafts, datetime.now(UTC))  # every draft has its time
+    return len(rows)
+
+
 def append(
     session: Session, *, tenant_id: str, events: Sequence[EventDraft], now: datetime | None = None
 ) -> list[AuditEvent]:
@@ -45,9 +144,14 @@ def append(
     their completed subtrees and the new head in ``session`` (flushed, not committed)."""
     if not events:
         return []
-    now = now or datetime.now(UTC)
     session.flush()  # the caller's pending rows first, so the statements below follow them
     head = lock_head(session, tenant_id)
+    return _append_at(session, tenant_id, head, events, now or datetime.now(UTC))
+
+
+def _append_at(
+    session: Session, tenant_id: str, head: Head, events: Sequence[EventDraft], now: datetime
+) -> list[AuditEvent]:
     built = [from_draft(draft, tenant_id, head.size + n, now) for n, draft in enumerate(events)]
     frontier, nodes = ranges.append(head.size, head.frontier, [event.leaf_hash() for event in built])
     # Core statements on the session's connection: the ORM's bulk path cost about 1 ms

@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 
 from maestro.api.deps import UowDep
 from maestro.api.responses import JSON, json_response, page_response
-from maestro.audit import repository, signing_key
+from maestro.audit import repository, sequencer, signing_key
 from maestro.audit.models import (
     AuditEventItem,
     CheckpointInfo,
@@ -38,7 +38,10 @@ _SIZE = Query(ge=0, le=2**62)
 
 
 def current_tenant_id(uow: UowDep) -> str:
-    """The caller's tenant: every read of the log is scoped by it."""
+    """The caller's tenant: every read of the log is scoped by it. Its queued events are
+    integrated first, before the read's transaction begins, so the log read (and the
+    checkpoint signed) covers every change committed before the request."""
+    sequencer.integrate_now(uow.db, uow.tenant_id)
     return uow.tenant_id
 
 

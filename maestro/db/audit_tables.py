@@ -6,6 +6,9 @@ PostgreSQL the service's role can be denied UPDATE and DELETE (docs/audit.md).
 ``audit_heads`` is the one row per tenant that appends lock and rewrite;
 ``audit_nodes`` holds every complete interior subtree so proofs are O(log n)
 lookups (leaves, level 0, are ``audit_events.leaf_hash``).
+``audit_pending`` is the unsequenced queue: a mutation's transaction inserts its
+event there (no lock, no position yet) and the tenant's sequencer moves it into
+``audit_events`` (``maestro.audit.sequencer``).
 """
 
 from __future__ import annotations
@@ -68,3 +71,24 @@ class AuditNodeRow(Base):
     level: Mapped[int] = mapped_column(Integer(), primary_key=True, autoincrement=False)
     idx: Mapped[int] = mapped_column(BigInteger(), primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditPendingRow(Base):
+    """An event committed with its change but not yet given a position in the tree."""
+
+    __tablename__ = "audit_pending"
+
+    # SQLite autoincrements only an INTEGER PRIMARY KEY (the rowid).
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    action: Mapped[str] = mapped_column(String(64))
+    actor_token_id: Mapped[str | None] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str | None] = mapped_column(String(64))
+    object_id: Mapped[str | None] = mapped_column(String(256))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    state_sha256: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer())
+
+    __table_args__ = (Index("ix_audit_pending_tenant_id_id", "tenant_id", "id"),)

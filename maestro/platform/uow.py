@@ -27,7 +27,7 @@ import orjson
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from maestro.audit import recorder
+from maestro.audit import recorder, sequencer
 from maestro.audit.event import Actor, EventDraft, ObjectRef
 from maestro.db.engine import Database
 from maestro.db.tables import DEFAULT_TENANT  # local mode's, and the owner of data from before tenancy
@@ -63,7 +63,8 @@ def record_denial(db: Database, uow: UnitOfWork, status: int) -> None:
         action="auth.denied", actor=uow.actor(), request_id=uow.request_id or None, status=status
     )
     with db.write() as session:
-        recorder.append(session, tenant_id=uow.tenant_id, events=[draft], now=uow.clock())
+        recorder.enqueue(session, tenant_id=uow.tenant_id, events=[draft], now=uow.clock())
+    uow.notify()
 
 
 def utc_now() -> datetime:
@@ -82,6 +83,7 @@ class UnitOfWork:
         principal: Principal | None = None,
         state: MutableMapping[str, Any] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        on_events: Callable[[], object] | None = None,
     ) -> None:
         self.db = db
         self.writes = writes
@@ -93,6 +95,7 @@ class UnitOfWork:
         self._stack: ExitStack | None = None
         self._events: list[EventDraft] = []
         self._session: Session | None = None
+        self._on_events = on_events
 
     @property
     def session(self) -> Session:
@@ -146,15 +149,23 @@ class UnitOfWork:
         )
 
     def commit(self) -> None:
-        """End the transaction, keeping what it wrote and appending its audit events last
-        (the tenant's log head stays locked only until the commit). Database errors
+        """End the transaction, keeping what it wrote and queueing its audit events with
+        it (``recorder.enqueue``: no lock), then tell the sequencer. Database errors
         propagate, mapped by ``Database.write`` (disk full is ``InsufficientStorage``)."""
         events, self._events = self._events, []
         if events:
-            recorder.append(self.session, tenant_id=self.tenant_id, events=events, now=self.clock())
+            recorder.enqueue(self.session, tenant_id=self.tenant_id, events=events, now=self.clock())
         stack, self._stack, self._session = self._stack, None, None
         if stack is not None:
             stack.close()
+        if events:
+            self.notify()
+
+    def notify(self) -> None:
+        """Events were committed: wake the sequencer, if this unit of work has one (a CLI
+        command's events wait for a server's periodic pass)."""
+        if self._on_events is not None:
+            self._on_events()
 
     @contextmanager
     def outside(self, *, writes: bool = False) -> Iterator[DetachedScope]:
@@ -189,7 +200,13 @@ def unit_of_work(
 ) -> Iterator[UnitOfWork]:
     """A unit of work for code outside a request (CLI admin commands, maintenance):
     committed (with its audit events) when the block ends, rolled back when it raises."""
-    uow = UnitOfWork(db, writes=writes, request_id=request_id, principal=principal)
+    uow = UnitOfWork(
+        db,
+        writes=writes,
+        request_id=request_id,
+        principal=principal,
+        on_events=lambda: sequencer.integrate_now(db, uow.tenant_id),  # no server may be running
+    )
     try:
         yield uow
     except BaseException:

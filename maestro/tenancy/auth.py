@@ -21,12 +21,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.exc import DBAPIError
+from starlette.concurrency import run_in_threadpool
 
 from maestro.db.engine import Database
 from maestro.errors import Forbidden, Unauthorized
 from maestro.tenancy import repository, tokens
 from maestro.tenancy.principal import Principal
 from maestro.tenancy.roles import UnknownRoute, is_open, required_role
+from maestro.tenancy.tokens import Verified
 
 log = logging.getLogger("maestro.auth")
 
@@ -50,8 +52,8 @@ class TokenPresence:
 
     def any(self) -> bool:
         if not self._seen:
-            with self._db.read() as session:
-                self._seen = repository.any_token(session)
+            with self._db.raw() as conn:
+                self._seen = repository.any_token(conn)
         return self._seen
 
 
@@ -100,25 +102,47 @@ def _local_principal(request: Request) -> Principal:
     return Principal.local_admin()
 
 
-def _token_principal(db: Database, value: str, now: datetime) -> Principal:
-    digest = tokens.bearer_digest(value)  # before any session is opened
-    with db.read() as session:
-        verified = tokens.lookup(session, digest, now)
+def _identify(request: Request, db: Database, presence: TokenPresence, mode: str, now: datetime) -> Verified:
+    """Who sent this request (its token's principal, or local mode's admin), and whether
+    the token's ``last_used_at`` is due."""
+    _refuse_query_tokens(request)
+    if mode == "auto" and not presence.any():
+        return Verified(_local_principal(request), touch_due=False)
+    value = bearer_value(request)
+    if value is None:
+        raise Unauthorized("An API token is required: send Authorization: Bearer <token>")
+    digest = tokens.bearer_digest(value)  # before any connection is taken
+    with db.probe() as conn:
+        return tokens.lookup(conn, digest, now)
+
+
+def _touch(db: Database, verified: Verified, now: datetime) -> None:
     if verified.touch_due and verified.principal.token_id is not None:
         with db.write() as session:
             tokens.record_use(session, verified.principal.token_id, now)
-    return verified.principal
 
 
 def resolve_principal(request: Request, db: Database, presence: TokenPresence, mode: str) -> Principal:
     """Who sent this request: its bearer token's principal, or local mode's admin."""
-    _refuse_query_tokens(request)
-    if mode == "auto" and not presence.any():
-        return _local_principal(request)
-    value = bearer_value(request)
-    if value is None:
-        raise Unauthorized("An API token is required: send Authorization: Bearer <token>")
-    return _token_principal(db, value, datetime.now(UTC))
+    now = datetime.now(UTC)
+    verified = _identify(request, db, presence, mode, now)
+    _touch(db, verified, now)
+    return verified.principal
+
+
+async def _resolve(request: Request, db: Database, presence: TokenPresence, mode: str) -> Principal:
+    """``resolve_principal`` at the least cost: on SQLite the lookup (an index read of a
+    local file, which never waits in WAL mode) runs on the event loop, cheaper than a
+    thread hop; a due ``last_used_at`` write, which may wait for the writer lock, and
+    every PostgreSQL round trip (a stalled server must not stall the loop) run in a
+    worker thread."""
+    if db.dialect != "sqlite":
+        return await run_in_threadpool(resolve_principal, request, db, presence, mode)
+    now = datetime.now(UTC)
+    verified = _identify(request, db, presence, mode, now)
+    if verified.touch_due:
+        await run_in_threadpool(_touch, db, verified, now)
+    return verified.principal
 
 
 def _route_path(request: Request) -> str:
@@ -127,9 +151,10 @@ def _route_path(request: Request) -> str:
     return str(path) if path is not None else request.url.path
 
 
-def require_principal(request: Request) -> Principal | None:
+async def require_principal(request: Request) -> Principal | None:
     """The application-wide dependency: 401 without a usable principal, 403 when its role
-    is below the route's (the detail names the role needed); None on open routes."""
+    is below the route's (the detail names the role needed); None on open routes.
+    Asynchronous, so that open routes cost no worker thread."""
     path = _route_path(request)
     if is_open(request.method, path):
         return None
@@ -139,7 +164,7 @@ def require_principal(request: Request) -> Principal | None:
         log.error("route missing from the role table", extra={"route": path, "method": request.method})
         raise Forbidden("This route has no access rule; it is refused") from None
     state = request.app.state
-    principal = resolve_principal(request, state.db, state.token_presence, state.settings.auth)
+    principal = await _resolve(request, state.db, state.token_presence, state.settings.auth)
     request.state.principal = principal  # a denial below is audited in this principal's tenant
     if not principal.role.allows(needed):
         raise Forbidden(

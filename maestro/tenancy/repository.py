@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Connection, Table, bindparam, exists, select, update
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session
 
 from maestro.db.tenancy_tables import ApiTokenRow, TenantRow
@@ -33,9 +35,30 @@ def get_token(session: Session, token_id: str) -> ApiTokenRow | None:
     return session.get(ApiTokenRow, token_id)
 
 
-def token_by_hash(session: Session, token_hash: str) -> ApiTokenRow | None:
-    """The token with this SHA-256 (a unique-index lookup), or None."""
-    return session.scalars(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash)).first()
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    """What authenticating a request needs to know of its token."""
+
+    id: str
+    tenant_id: str
+    role: str
+    token_hash: str
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+_TOKENS: Table = ApiTokenRow.__table__  # type: ignore[assignment]
+_TOKEN_CHECK = select(*(_TOKENS.c[name] for name in TokenCheck.__slots__)).where(
+    _TOKENS.c.token_hash == bindparam("digest")
+)
+
+
+def token_by_hash(conn: Connection, token_hash: str) -> TokenCheck | None:
+    """The token with this SHA-256 (a unique-index lookup), or None. Core on a bare
+    connection: this runs for every request that carries a token."""
+    row = conn.execute(_TOKEN_CHECK, {"digest": token_hash}).first()
+    return None if row is None else TokenCheck(*row)
 
 
 def list_tokens(session: Session, tenant_id: str | None) -> Sequence[ApiTokenRow]:
@@ -45,9 +68,15 @@ def list_tokens(session: Session, tenant_id: str | None) -> Sequence[ApiTokenRow
     return session.scalars(stmt).all()
 
 
-def any_token(session: Session) -> bool:
-    """Whether any token was ever created (revoked and expired ones count)."""
-    return bool(session.scalar(select(exists().where(ApiTokenRow.id.is_not(None)))))
+def any_token(conn: DBAPIConnection) -> bool:
+    """Whether any token was ever created (revoked and expired ones count). On a driver
+    connection: local mode asks this on every request."""
+    cursor = conn.cursor()
+    try:
+        cursor.execute("SELECT 1 FROM api_tokens LIMIT 1")
+        return cursor.fetchone() is not None
+    finally:
+        cursor.close()
 
 
 def active_admin_exists(session: Session, now: datetime) -> bool:

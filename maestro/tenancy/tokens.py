@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from maestro.db.tenancy_tables import ApiTokenRow, TenantRow
@@ -154,9 +155,9 @@ def bearer_digest(bearer_value: str) -> str:
     return token_format.token_hash(bearer_value)
 
 
-def lookup(session: Session, digest: str, now: datetime) -> Verified:
+def lookup(conn: Connection, digest: str, now: datetime) -> Verified:
     """The live token with this digest: one unique-index lookup, compared in constant time."""
-    row = repository.token_by_hash(session, digest)
+    row = repository.token_by_hash(conn, digest)
     if row is None or not token_format.hashes_equal(row.token_hash, digest):
         raise Unauthorized("The bearer token is not valid")
     if row.revoked_at is not None:
@@ -170,7 +171,8 @@ def lookup(session: Session, digest: str, now: datetime) -> Verified:
 
 def verify(session: Session, bearer_value: str, now: datetime) -> Verified:
     """Check a bearer value: format and checksum first, then the lookup."""
-    return lookup(session, bearer_digest(bearer_value), now)
+    digest = bearer_digest(bearer_value)  # a malformed value never reaches the database
+    return lookup(session.connection(), digest, now)
 
 
 def record_use(session: Session, token_id: str, now: datetime) -> None:
