@@ -33,13 +33,15 @@ from typing import Any
 import orjson
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maestro.api.errors import database_error_body
 from maestro.db.engine import is_disk_full
-from maestro.errors import Conflict, MaestroError, ValidationFailed
+from maestro.errors import Conflict, MaestroError, Unauthorized, ValidationFailed
 from maestro.platform.uow import READ_METHODS, UnitOfWork, record_denial
 from maestro.services import idempotency
+from maestro.tenancy import auth
 
 log = logging.getLogger("maestro.errors")
 
@@ -196,6 +198,9 @@ class UnitOfWorkMiddleware:
         if key is not None:
             replay = await run_in_threadpool(idempotency.lookup, uow.db, key.scope, key.value, uow.now)
             if replay is not None:
+                refused = await _refuse_stale_credential(scope, uow)
+                if refused is not None:
+                    return refused
                 await _drain(receive, key.digest)
                 replay.check(key.digest.hexdigest())
                 return HeldResponse.replay(replay)
@@ -225,6 +230,20 @@ class UnitOfWorkMiddleware:
             await run_in_threadpool(uow.rollback)
             raise
         return await run_in_threadpool(_finish, uow, held, key)
+
+
+async def _refuse_stale_credential(scope: Scope, uow: UnitOfWork) -> HeldResponse | None:
+    """A replay is an answer too: only to a credential that still works. The key's record
+    is scoped to the Authorization header it was made with, so the role then was enough;
+    a token revoked or expired since gets its 401 (audited) instead of the old answer."""
+    try:
+        await auth.current_credential(Request(scope))
+    except Unauthorized as error:
+        await run_in_threadpool(record_denial, uow.db, uow, error.status_code)
+        held = HeldResponse.error(error.status_code, error.to_body())
+        held.headers += [(k.lower().encode(), v.encode()) for k, v in (error.response_headers() or {}).items()]
+        return held
+    return None
 
 
 def _finish(uow: UnitOfWork, held: HeldResponse, key: _Key | None) -> HeldResponse:

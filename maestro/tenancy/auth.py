@@ -174,6 +174,13 @@ async def require_principal(request: Request) -> Principal | None:
     return principal
 
 
+async def current_credential(request: Request) -> Principal:
+    """The principal of the request's credential as it stands now (401 if it no longer
+    works), for answers given before routing (an idempotent replay); no role check."""
+    state = request.app.state
+    return await _resolve(request, state.db, state.token_presence, state.settings.auth)
+
+
 def current_principal(request: Request) -> Principal:
     """The principal ``require_principal`` resolved for this request."""
     principal: Principal | None = getattr(request.state, "principal", None)

@@ -230,3 +230,19 @@ def test_an_idempotent_answer_is_replayed_only_to_the_same_token(
     stranger = client.post("/maestro/runs", json=run, headers={**bearer(other), "Idempotency-Key": "k1"})
     assert stranger.status_code == 201
     assert stranger.json()["id"] != first.json()["id"]
+
+
+def test_a_revoked_token_gets_no_replay_of_its_earlier_answer(
+    client: TestClient, maestro_store: Database
+) -> None:
+    admin, writer = issue(maestro_store), issue(maestro_store, Role.WRITER)
+    headers = {**bearer(writer), "Idempotency-Key": "before-revocation"}
+    first = client.post("/maestro/runs", json={"name": "n", "owner": "o"}, headers=headers)
+    assert first.status_code == 201
+    assert client.delete(f"/maestro/tokens/{writer.id}", headers=bearer(admin)).status_code == 200
+    again = client.post("/maestro/runs", json={"name": "n", "owner": "o"}, headers=headers)
+    _unauthorized(again, "was revoked")
+    assert "idempotent-replayed" not in again.headers
+    assert first.json()["id"] not in again.text
+    denials = client.get("/maestro/audit", params={"action": "auth.denied"}, headers=bearer(admin)).json()
+    assert [e["event"]["status"] for e in denials][-1:] == [401]
