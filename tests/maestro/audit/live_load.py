@@ -34,13 +34,14 @@ class Tenant:
     id: str
     writer: str  # tokens
     admin: str
+    viewer: str
 
 
 @dataclass
 class Attempt:
     """One write as the client saw it; ``status`` is None when no response arrived."""
 
-    action: str  # the audit action it must produce: run.create, run.update, artifact.create
+    action: str  # the audit action it must produce: run.create, run.update, artifact.create, auth.denied
     request_id: str
     marker: str  # a run's name, an artifact's path_or_uri, the metadata key a PATCH adds
     run_id: str | None = None  # the run a PATCH changes or an artifact belongs to
@@ -49,6 +50,9 @@ class Attempt:
 
     @property
     def acknowledged(self) -> bool:
+        """Answered as it must be: a success, or for a viewer's create the 403."""
+        if self.action == "auth.denied":
+            return self.status == 403
         return self.status is not None and 200 <= self.status < 300
 
 
@@ -59,13 +63,22 @@ def _headers(token: str) -> dict[str, str]:
 class Writer(threading.Thread):
     """Creates runs, patches the runs it was told it created and adds artifacts to them,
     until ``stop`` is set, it has sent ``limit`` writes, or a write got no response (a
-    transport error: the server died), which stays unanswered. Any other exception is kept."""
+    transport error: the server died), which stays unanswered. Any other exception is kept.
+    A ``denied`` writer tries to create runs with a viewer's token."""
 
     def __init__(
-        self, base_url: str, tenant: Tenant, name: str, stop: threading.Event, *, limit: int = 10**9
+        self,
+        base_url: str,
+        tenant: Tenant,
+        name: str,
+        stop: threading.Event,
+        *,
+        limit: int = 10**9,
+        denied: bool = False,
     ) -> None:
         super().__init__(name=name, daemon=True)
         self.base_url, self.tenant, self.limit, self.stop = base_url, tenant, limit, stop
+        self.token = tenant.viewer if denied else tenant.writer
         self.rng = random.Random(name)
         self.attempts: list[Attempt] = []
         self.runs: list[str] = []
@@ -74,7 +87,7 @@ class Writer(threading.Thread):
 
     def run(self) -> None:
         try:
-            with httpx.Client(base_url=self.base_url, headers=_headers(self.tenant.writer)) as http:
+            with httpx.Client(base_url=self.base_url, headers=_headers(self.token)) as http:
                 while not (self.stop.is_set() or self.server_gone) and len(self.attempts) < self.limit:
                     self._send(http, self._next())
         except BaseException as exc:
@@ -82,6 +95,8 @@ class Writer(threading.Thread):
 
     def _next(self) -> Attempt:
         rid = f"{self.name}-{len(self.attempts)}"
+        if self.token == self.tenant.viewer:
+            return Attempt("auth.denied", rid, f"run {rid}")
         action = self.rng.choice(list(_OBJECT_TYPE)) if self.runs else "run.create"
         if action == "run.create":
             return Attempt(action, rid, f"run {rid}")
@@ -92,24 +107,32 @@ class Writer(threading.Thread):
 
     def _send(self, http: httpx.Client, attempt: Attempt) -> None:
         self.attempts.append(attempt)
-        headers = {"X-Request-ID": attempt.request_id}
-        if attempt.action != "run.update":
-            headers["Idempotency-Key"] = attempt.request_id
-        method, url, body = _request(attempt)
         try:
-            response = http.request(method, url, json=body, headers=headers, timeout=TIMEOUT)
+            send(http, attempt)
         except httpx.TransportError:  # the server is gone: this one stays unanswered, the writer stops
             self.server_gone = True
             return
-        attempt.status = response.status_code
-        if response.headers.get("content-type") == "application/json":
-            attempt.body = response.json()
         if attempt.action == "run.create" and attempt.acknowledged:
-            self.runs.append(response.json()["id"])
+            assert attempt.body is not None
+            self.runs.append(attempt.body["id"])
+
+
+def send(http: httpx.Client, attempt: Attempt) -> httpx.Response:
+    """Send ``attempt`` (again, after a crash: same request id and Idempotency-Key) and
+    record its answer in it."""
+    headers = {"X-Request-ID": attempt.request_id}
+    if attempt.action != "run.update":
+        headers["Idempotency-Key"] = attempt.request_id
+    method, url, body = _request(attempt)
+    response = http.request(method, url, json=body, headers=headers, timeout=TIMEOUT)
+    attempt.status = response.status_code
+    if response.headers.get("content-type") == "application/json":
+        attempt.body = response.json()
+    return response
 
 
 def _request(attempt: Attempt) -> tuple[str, str, dict[str, Any]]:
-    if attempt.action == "run.create":
+    if attempt.action in ("run.create", "auth.denied"):
         return "POST", "/maestro/runs", {"name": attempt.marker, "owner": "load@example.com", "metadata": {}}
     if attempt.action == "run.update":
         return "PATCH", f"/maestro/runs/{attempt.run_id}", {"metadata": {attempt.marker: 1}}
@@ -218,15 +241,20 @@ def check_log(auditor: Auditor, attempts: list[Attempt]) -> list[dict[str, Any]]
 
 def _check_attempt(attempt: Attempt, effect: str | None, events: list[dict[str, Any]]) -> None:
     what = f"{attempt.action} {attempt.request_id} (status {attempt.status})"
+    if attempt.action == "auth.denied":
+        assert effect is None, f"{what}: a denied write took effect"
+        assert len(events) == 1 or not attempt.acknowledged, f"{what}: a denial answered but not logged"
+        for event in events:
+            assert (event["object"], event["status"], event["actor"]["role"]) == (None, 403, "viewer")
+        return
     if attempt.acknowledged:
         assert attempt.body is not None
         assert effect == attempt.body["id"], f"{what}: acknowledged but not in the database"
         assert len(events) == 1, f"{what}: acknowledged but has no event"
         assert events[0]["state_sha256"] == state_digest(attempt.body), f"{what}: event of another state"
     assert (effect is None) == (events == []), f"{what}: written {effect is not None}, events {events}"
-    if events:
-        (event,) = events
-        assert event["action"] == attempt.action
+    for event in events:
+        assert (event["action"], event["actor"]["role"]) == (attempt.action, "writer")
         assert event["object"] == {"type": _OBJECT_TYPE[attempt.action], "id": effect}
 
 

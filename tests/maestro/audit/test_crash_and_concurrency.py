@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from maestro.db import migrate
@@ -34,9 +35,10 @@ from tests.maestro.audit.live_load import (
     check_log,
     export_and_verify,
     public_key,
+    send,
 )
 from tests.maestro.live_server import LiveServer, live_server
-from tests.maestro.tenancy.helpers import issue
+from tests.maestro.tenancy.helpers import bearer, issue
 
 ROUNDS = 3  # kill -9, restart, check: each round costs a server start (1-3 s here)
 ACKS_PER_ROUND = 40  # writes acknowledged before the kill, so it lands mid-load
@@ -45,8 +47,8 @@ ROUND_SECONDS = 8.0  # at most, on a slow machine
 
 @dataclass
 class Deployment:
-    """A migrated database with a writer and an admin token in two tenants, and one data
-    directory (so the signing key survives restarts)."""
+    """A migrated database with a writer's, an admin's and a viewer's token in two tenants,
+    and one data directory (so the signing key survives restarts)."""
 
     url: str
     directory: Path
@@ -69,7 +71,7 @@ def deployment(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
     try:
         migrate.upgrade(db.engine)
         tenants = [
-            Tenant(name, issue(db, Role.WRITER, name).token, issue(db, Role.ADMIN, name).token)
+            Tenant(name, *(issue(db, role, name).token for role in (Role.WRITER, Role.ADMIN, Role.VIEWER)))
             for name in ("default", "beta")
         ]
     finally:
@@ -112,7 +114,8 @@ def _load_then_kill(
     default, beta = deployment.tenants
     tenants = [default] * 4 + [beta] * 2
     names = [f"{label}-{tenant.id}-w{n}" for n, tenant in enumerate(tenants)]
-    writers = _start([Writer(server.base_url, t, name, stop) for t, name in zip(tenants, names, strict=True)])
+    writers = [Writer(server.base_url, t, name, stop) for t, name in zip(tenants, names, strict=True)]
+    writers = _start([*writers, Writer(server.base_url, default, f"{label}-viewer", stop, denied=True)])
     deadline = time.monotonic() + ROUND_SECONDS
     while time.monotonic() < deadline:
         time.sleep(0.1)
@@ -127,30 +130,47 @@ def _load_then_kill(
     return heads
 
 
+def _retry_unanswered(auditor: Auditor, attempts: list[Attempt], logged: set[str]) -> None:
+    """What a client does after the crash: send each unanswered create again with its
+    Idempotency-Key. Each is a 201, replayed exactly when the first one had committed."""
+    retried = [a for a in attempts if a.status is None and a.action in ("run.create", "artifact.create")]
+    with httpx.Client(base_url=auditor.base_url, headers=bearer(auditor.tenant.writer)) as http:
+        for attempt in retried:
+            response = send(http, attempt)
+            assert attempt.status == 201, (attempt, response.text)
+            replayed = response.headers.get("idempotent-replayed") == "true"
+            assert replayed == (attempt.request_id in logged), attempt
+
+
 def test_kill_9_under_write_load_loses_no_acknowledged_write(deployment: Deployment, tmp_path: Path) -> None:
     attempts: Attempts = {}
     before_kills: list[dict[str, SignedHead]] = []
     for round_ in range(ROUNDS):
         with deployment.serve() as server:
             before_kills.append(_load_then_kill(server, deployment, f"r{round_}", attempts))
+    unanswered = [a for tenant in attempts.values() for a in tenant if a.status is None]
+    assert unanswered, "no write was in flight at any kill: the test did not test a crash"
     with deployment.serve() as server:
+        key, pem = public_key(server.base_url, deployment.tenants[0])
+        auditors = [Auditor(server.base_url, tenant, key) for tenant in deployment.tenants]
+        for auditor in auditors:
+            crashed = check_log(auditor, attempts[auditor.tenant.id])  # what the kills left
+            _retry_unanswered(
+                auditor, attempts[auditor.tenant.id], {e["event"]["request_id"] for e in crashed}
+            )
         stop = threading.Event()
         after = [Writer(server.base_url, t, f"after-{t.id}", stop, limit=6) for t in deployment.tenants]
         _finish(_start(after), attempts)
-        key, pem = public_key(server.base_url, deployment.tenants[0])
-        for tenant in deployment.tenants:
-            auditor = Auditor(server.base_url, tenant, key)
-            events = check_log(auditor, attempts[tenant.id])
+        for auditor in auditors:  # the log goes on from every checkpoint signed before a kill
+            events = check_log(auditor, attempts[auditor.tenant.id])
             final = auditor.checkpoint()
             assert final.size == len(events)
             for heads in before_kills:
-                auditor.assert_prefix(heads[tenant.id], final)
-            first = before_kills[0][tenant.id]
-            export = export_and_verify(auditor, pem, tmp_path / f"export-{tenant.id}", first)
+                auditor.assert_prefix(heads[auditor.tenant.id], final)
+            first = before_kills[0][auditor.tenant.id]
+            export = export_and_verify(auditor, pem, tmp_path / f"export-{auditor.tenant.id}", first)
             assert len(export["events"]) == final.size
             auditor.close()
-        unanswered = [a for tenant in attempts.values() for a in tenant if a.status is None]
-        assert unanswered, "no write was in flight at any kill: the test did not test a crash"
 
 
 PARALLEL = 16  # writers in tenant default; a quarter as many in tenant beta
@@ -169,9 +189,11 @@ def test_parallel_http_writers_never_fork_a_tree(
     deployment: Deployment, tmp_path: Path, workers: int
 ) -> None:
     """Every checkpoint fetched during the load is a prefix of the final one, which has
-    exactly one event per acknowledged write, at dense indexes, and verifies offline."""
+    exactly one event per acknowledged write (and per denial), at dense indexes, and
+    verifies offline."""
     default, beta = deployment.tenants
     plan = [default] * PARALLEL + [beta] * (PARALLEL // 4)
+    denied = 2  # writers with a viewer's token: their 403s are events too
     with deployment.serve(workers) as server:
         if workers > 1:
             assert _worker_processes(server) == workers
@@ -182,6 +204,10 @@ def test_parallel_http_writers_never_fork_a_tree(
         writers = [
             Writer(server.base_url, t, name, stop, limit=WRITES_EACH)
             for t, name in zip(plan, names, strict=True)
+        ]
+        writers += [
+            Writer(server.base_url, default, f"p-viewer{n}", stop, limit=WRITES_EACH, denied=True)
+            for n in range(denied)
         ]
         seen: dict[str, list[SignedHead]] = {tenant.id: [] for tenant in deployment.tenants}
         _start(writers)
