@@ -13,6 +13,7 @@ import random
 import subprocess
 import threading
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,8 @@ class Writer(threading.Thread):
     """Creates runs, patches the runs it was told it created and adds artifacts to them,
     until ``stop`` is set, it has sent ``limit`` writes, or a write got no response (a
     transport error: the server died), which stays unanswered. Any other exception is kept.
-    A ``denied`` writer tries to create runs with a viewer's token."""
+    ``shared`` runs are changed by other writers too; a ``denied`` writer tries to create
+    runs with a viewer's token."""
 
     def __init__(
         self,
@@ -75,13 +77,14 @@ class Writer(threading.Thread):
         *,
         limit: int = 10**9,
         denied: bool = False,
+        shared: Sequence[str] = (),
     ) -> None:
         super().__init__(name=name, daemon=True)
         self.base_url, self.tenant, self.limit, self.stop = base_url, tenant, limit, stop
         self.token = tenant.viewer if denied else tenant.writer
         self.rng = random.Random(name)
         self.attempts: list[Attempt] = []
-        self.runs: list[str] = []
+        self.runs: list[str] = list(shared)  # runs it patches and adds artifacts to: shared, then its own
         self.error: BaseException | None = None
         self.server_gone = False
 
