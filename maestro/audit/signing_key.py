@@ -3,8 +3,8 @@
 The private key is a PEM file, never a database row: whoever can rewrite the
 database (an operator, a restored backup) must not also be able to re-sign a
 rewritten log. It comes from ``MAESTRO_SIGNING_KEY`` or is generated once into
-``<data_dir>/keys/signing-key.pem`` (mode 0600; created with O_EXCL so replicas
-starting together on one data directory end up with the same key).
+``<data_dir>/keys/signing-key.pem`` (mode 0600; linked into place complete, so
+replicas starting together on one data directory end up with the same key).
 
 Rotation: point ``MAESTRO_SIGNING_KEY`` at a new key and restart. The server
 keeps ``<data_dir>/keys/published.json``, every public key it has signed with;
@@ -14,9 +14,11 @@ stay listed by ``GET /maestro/keys``, so checkpoints they signed still verify.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import threading
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,16 +116,27 @@ def _read(path: Path) -> Ed25519PrivateKey:
 
 
 def _read_or_create(path: Path) -> Ed25519PrivateKey:
+    """The key at ``path``, generated first if there is none. The PEM is written and
+    synced under a name of its own, then linked into place: ``link`` fails when another
+    process got there first (that key wins), and no one ever reads a half-written file.
+    Opening ``path`` itself with O_EXCL did not do that: a second worker read it empty
+    while the first was still writing (a 500), and a kill -9 in between left it empty
+    for good."""
+    if path.exists():
+        return _read(path)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     pem = Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    staged = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read(path)
-    with os.fdopen(fd, "wb") as out:
-        out.write(pem)
-        out.flush()
-        os.fsync(out.fileno())
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(staged, path)
+    finally:
+        staged.unlink(missing_ok=True)
     return _read(path)
 
 
@@ -137,7 +150,7 @@ def _publish(path: Path, active: Ed25519PublicKey) -> tuple[PublishedKey, ...]:
         return tuple(keys)
     keys = [k if k.retired_at or k.key_id == ident else _retire(k, now) for k in keys if k.key_id != ident]
     keys.append(PublishedKey(ident, ALGORITHM, public_pem(active), now, None))
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(json.dumps([asdict(k) for k in keys], indent=1))
     os.replace(tmp, path)
     return tuple(keys)

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,15 +68,18 @@ def live_server(
     *,
     factory: str | None = None,
     nofile: int | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[LiveServer]:
     """``maestro server`` (or, with ``factory``, that app factory under the same
     serving options) on a free port, with a fresh SQLite database unless ``env``
-    names another; stopped, and its process group killed, on exit."""
+    names another; stopped, and its process group killed, on exit. ``args`` are
+    more options for ``maestro server`` (``--workers 2``)."""
     port = free_port()
     log_path = tmp_path / f"server-{port}.log"
     full_env = {**os.environ, "MAESTRO_DATA_DIR": str(tmp_path / "data"), **(env or {})}
     if factory is None:
-        argv = [str(Path(sys.executable).with_name("maestro")), "server", "--host", HOST, "--port", str(port)]
+        maestro = str(Path(sys.executable).with_name("maestro"))
+        argv = [maestro, "server", "--host", HOST, "--port", str(port), *args]
     else:
         argv = [sys.executable, "-c", _RUN, factory, HOST, str(port)]
     with open(log_path, "wb") as log:
