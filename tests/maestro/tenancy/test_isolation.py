@@ -100,3 +100,32 @@ def test_a_denied_request_is_audited_once_and_changes_nothing(
     assert client.get("/maestro/runs", headers=tenants["beta"]).json() == []
     log = client.get("/maestro/audit", headers=tenants["beta"]).json()
     assert [(item["event"]["action"], item["event"]["status"]) for item in log] == [("auth.denied", 403)]
+
+
+def test_identical_bytes_in_two_tenants_reveal_nothing(client: TestClient, tenants: dict[str, Any]) -> None:
+    """The blob store keeps one copy of equal bytes; neither tenant can tell the other
+    stored them first: the same status, the same fields, only its own ids."""
+    content = b'{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": []}'
+    answers = {}
+    for name in ("alpha", "beta"):
+        own = client.post("/maestro/runs", json=RUN, headers=tenants[name]).json()
+        artifact = client.post(
+            "/maestro/artifacts",
+            json={"run_id": own["id"], "kind": "sbom", "path_or_uri": "file:///bom.json"},
+            headers=tenants[name],
+        ).json()
+        url = f"/maestro/artifacts/{artifact['id']}/content"
+        answers[name] = client.put(url, content=content, headers=tenants[name])
+        assert answers[name].status_code == 201, answers[name].text
+        assert client.get(url, headers=tenants[name]).content == content
+        other = "beta" if name == "alpha" else "alpha"
+        assert client.get(url, headers=tenants[other]).status_code == 404
+    alpha, beta = answers["alpha"], answers["beta"]
+    assert set(alpha.json()) == set(beta.json())
+    assert sorted(alpha.headers) == sorted(beta.headers)
+    uploaded = [{k: v for k, v in a.json()["content"].items() if k != "uploaded_at"} for a in (alpha, beta)]
+    assert uploaded[0] == uploaded[1]
+    assert uploaded[0]["size"] == len(content)
+    assert alpha.json()["evidence"] == beta.json()["evidence"] is not None
+    assert alpha.json()["id"] not in beta.text
+    assert alpha.json()["run_id"] not in beta.text
