@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import threading
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -194,24 +195,44 @@ def test_a_signing_key_that_is_not_ed25519_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.only(backend="postgresql")
 def test_a_role_without_update_or_delete_still_appends(maestro_store: Database) -> None:
+    """The recipe in docs/audit.md, run as written (but for the login and the defaults,
+    which outlive the test): the server's queue-then-sequence path works under it."""
     role = f"maestro_append_only_{uuid.uuid4().hex[:8]}"
     with maestro_store.engine.begin() as conn:
         conn.execute(text(f"CREATE ROLE {role} NOLOGIN"))
-        conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"))
-        conn.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM {role}"))
+        for statement in _documented_role_recipe():
+            conn.execute(text(statement.replace("maestro_service", role)))
     try:
         with maestro_store.write() as session:
             session.execute(text(f"SET LOCAL ROLE {role}"))
             recorder.append(session, tenant_id="default", events=[draft(0), draft(1)])
+        with maestro_store.write() as session:  # the server's path: queue with the change...
+            session.execute(text(f"SET LOCAL ROLE {role}"))
+            recorder.enqueue(session, tenant_id="default", events=[draft(2)], now=datetime.now(UTC))
+        with maestro_store.write() as session:  # ...then the sequencer moves it into the tree
+            session.execute(text(f"SET LOCAL ROLE {role}"))
+            assert recorder.integrate(session, "default") == 1
         with maestro_store.read() as session:
-            assert repository.head(session, "default").size == 2
+            assert repository.head(session, "default").size == 3
         for statement in ("UPDATE audit_events SET action = 'run.delete'", "DELETE FROM audit_events"):
             with pytest.raises(ProgrammingError, match="permission denied"):
                 _as_role(maestro_store, role, statement)
     finally:
         with maestro_store.engine.begin() as conn:
             conn.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"))
+            conn.execute(text(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}"))
+            conn.execute(text(f"REVOKE ALL ON SCHEMA public FROM {role}"))
             conn.execute(text(f"DROP ROLE {role}"))
+
+
+def _documented_role_recipe() -> list[str]:
+    """The GRANT and REVOKE statements of docs/audit.md's append-only role."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text()
+    block = doc.split("## An append-only database role", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
+    statements = [line.strip() for line in block.splitlines()]
+    chosen = [line.rstrip(";") for line in statements if line.startswith(("GRANT", "REVOKE"))]
+    assert any("SEQUENCES" in line for line in chosen) and any("audit_events" in line for line in chosen)
+    return chosen
 
 
 def _as_role(db: Database, role: str, statement: str) -> None:
