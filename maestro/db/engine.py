@@ -43,7 +43,7 @@ def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000)
     """An engine with Maestro's connection settings for SQLite or PostgreSQL."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, busy_timeout_ms)
+        return _sqlite_engine(url, busy_timeout_ms, pool_size)
     return create_engine(
         url,
         pool_size=pool_size,
@@ -55,7 +55,7 @@ def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000)
     )
 
 
-def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
+def _sqlite_engine(url: str, busy_timeout_ms: int, pool_size: int) -> Engine:
     parsed = make_url(url)
     database = parsed.database or ""
     in_memory = database in ("", ":memory:")
@@ -64,6 +64,13 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if in_memory:
         kwargs["poolclass"] = StaticPool
+    else:
+        # On SQLite the token check and the end of a read take a connection on the event
+        # loop, so a checkout must never wait: with a bounded pool (SQLAlchemy's 5 + 10),
+        # 32 concurrent token requests held every connection in reads that only the
+        # blocked loop could end - no response for 30 s, then a pool timeout (500).
+        # Connections beyond pool_size are opened on demand (a file open and 4 pragmas).
+        kwargs.update(pool_size=pool_size, max_overflow=-1)
     engine = create_engine(
         url, hide_parameters=True, json_serializer=_json_dumps, json_deserializer=orjson.loads, **kwargs
     )
