@@ -241,7 +241,8 @@ async def _refuse_stale_credential(scope: Scope, uow: UnitOfWork) -> HeldRespons
     except Unauthorized as error:
         await run_in_threadpool(record_denial, uow.db, uow, error.status_code)
         held = HeldResponse.error(error.status_code, error.to_body())
-        held.headers += [(k.lower().encode(), v.encode()) for k, v in (error.response_headers() or {}).items()]
+        extra = error.response_headers() or {}
+        held.headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
         return held
     return None
 
