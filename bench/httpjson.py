@@ -11,6 +11,7 @@ import json
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,11 +25,19 @@ class Reply:
     body: Any
 
 
-def call(method: str, url: str, body: object | None = None, timeout: float = 30) -> Reply:
+def call(
+    method: str,
+    url: str,
+    body: object | None = None,
+    timeout: float = 30,
+    headers: Mapping[str, str] | None = None,
+) -> Reply:
     """Send one JSON request; HTTP errors come back as a Reply rather than raising."""
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method)
     req.add_header("Accept", "application/json")
+    for name, value in (headers or {}).items():
+        req.add_header(name, value)
     if data is not None:
         req.add_header("Content-Type", "application/json")
     try:

@@ -9,6 +9,7 @@ wrk run, so it covers every worker and nothing of the load generator.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from pathlib import Path
 import procs
 
 LUA_SCRIPT = Path(__file__).resolve().parent / "wrk" / "scenario.lua"
+TOKEN_ENV = "MAESTRO_BENCH_TOKEN"  # read by wrk/scenario.lua; the environment keeps it out of `ps`
 _MARKER = "BENCH_RESULT "
 NOISY_CORES = (
     0.2  # other processes using this much CPU during a measurement make its wall-clock figures suspect
@@ -33,6 +35,7 @@ class Request:
     body: str | None = None
     ids_file: Path | None = None
     expected_status: int = 200
+    token: str | None = None  # sent as ``Authorization: Bearer`` on every request
 
 
 @dataclass
@@ -101,7 +104,10 @@ def _wrk_argv(base_url: str, req: Request, concurrency: int, seconds: int, tag: 
 def run_wrk(base_url: str, req: Request, concurrency: int, seconds: int, tag: str) -> dict[str, float]:
     """Run wrk once and return the numbers printed by the Lua ``done()`` hook."""
     argv = _wrk_argv(base_url, req, concurrency, seconds, tag)
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+    if req.token:
+        env[TOKEN_ENV] = req.token
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False, env=env)
     for line in proc.stdout.splitlines():
         if line.startswith(_MARKER):
             parsed: dict[str, float] = json.loads(line[len(_MARKER) :])

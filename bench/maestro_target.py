@@ -5,6 +5,12 @@ artifacts), then the write scenarios, then the artifacts table is grown to 1M
 rows and the release gate is measured again on the same gate runs. The
 server keeps running across the growth so only the data changes between the
 two gate figures.
+
+Two variants change what is served, never the data or the requests: ``token``
+bootstraps an admin token before the server starts and sends it on every
+request (production auth, a token lookup per request, instead of local mode);
+``unaudited`` serves ``bench/unaudited_app.py`` (audit recording switched off),
+only to measure what audit costs. Their rows carry their own target name.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import LiteralString
+from typing import Any, LiteralString
 
 import httpjson
 import loadgen
@@ -45,6 +51,23 @@ class Plan:
     access_log: bool = True
     skip_large: bool = False
     only: set[str] = field(default_factory=set)
+    token: bool = False  # bootstrap an admin token and send it on every request
+    unaudited: bool = False  # serve bench/unaudited_app.py: audit recording is a no-op
+
+    @property
+    def target(self) -> str:
+        """The name rows of this variant carry: ``maestro``, ``maestro-unaudited``, ``maestro-token``..."""
+        parts = ["maestro", *(["unaudited"] if self.unaudited else []), *(["token"] if self.token else [])]
+        return "-".join(parts)
+
+    @property
+    def describe(self) -> str:
+        auth, audit = ("token" if self.token else "local"), ("off" if self.unaudited else "on")
+        return f"{self.target}: auth {auth}, audit {audit}"
+
+    @property
+    def app_ref(self) -> str:
+        return "unaudited_app:app" if self.unaudited else "maestro.app:app"
 
 
 # ---------------------------------------------------------------- databases
@@ -99,6 +122,27 @@ def migrate(url: str) -> None:
         engine.dispose()
 
 
+def bootstrap_token(url: str) -> str:
+    """``maestro tokens bootstrap -q``: the first admin token (tenant ``default``, which owns
+    the seeded rows), written straight into the database. From then on every request needs
+    a token: the server runs in production auth, not local mode."""
+    exe = servers.VENV_BIN / "maestro"
+    argv = [str(exe)] if exe.exists() else [sys.executable, "-c", "from maestro.cli import main; main()"]
+    env = {**os.environ, "MAESTRO_DATABASE_URL": url, "PYTHONPATH": str(servers.ROOT)}
+    done = subprocess.run(
+        [*argv, "tokens", "bootstrap", "-q"], env=env, cwd=servers.ROOT, capture_output=True, text=True
+    )
+    token = done.stdout.strip()
+    if done.returncode != 0 or not token or len(token.split()) != 1:
+        why = done.stderr.strip()
+        raise RuntimeError(f"`maestro tokens bootstrap -q` failed (rc={done.returncode}): {why}")
+    return token
+
+
+def auth_headers(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 # ---------------------------------------------------------------- scenario inputs
 
 
@@ -112,11 +156,11 @@ def _path_only(url: str) -> str:
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
-def _deep_page_path(base: str, first_path: str, page: int) -> str:
+def _deep_page_path(base: str, first_path: str, page: int, token: str | None) -> str:
     """Follow ``Link: rel="next"`` from page 1 to ``page``; the path wrk will then request."""
     path = first_path
     for _ in range(page - 1):
-        reply = httpjson.call("GET", base + path)
+        reply = httpjson.call("GET", base + path, headers=auth_headers(token))
         httpjson.expect(reply, 200, f"GET {path}")
         nxt = httpjson.next_link(reply)
         if nxt is None:
@@ -125,25 +169,27 @@ def _deep_page_path(base: str, first_path: str, page: int) -> str:
     return path
 
 
-def _check_gate(base: str, run_id: str) -> None:
-    body = httpjson.expect(
-        httpjson.call("GET", f"{base}/maestro/runs/{run_id}/release-gate"), 200, "release gate"
-    )
+def _check_gate(base: str, run_id: str, token: str | None) -> None:
+    reply = httpjson.call("GET", f"{base}/maestro/runs/{run_id}/release-gate", headers=auth_headers(token))
+    body = httpjson.expect(reply, 200, "release gate")
     if not body.get("passed"):
         raise RuntimeError(f"seeded gate run should pass the release gate: {body!r}")
 
 
-def build_requests(base: str, data: seed.Dataset, plan: Plan, workdir: Path) -> dict[str, loadgen.Request]:
-    """Every scenario's request template, with the id lists and deep-page cursors it cycles through."""
+def build_requests(
+    base: str, data: seed.Dataset, plan: Plan, workdir: Path, token: str | None = None
+) -> dict[str, loadgen.Request]:
+    """Every scenario's request template, with the id lists and deep-page cursors it cycles
+    through; with ``token``, every request (setup and load) carries it."""
     step = max(len(data.filler_run_ids) // 1000, 1)
     readable = data.run_ids[:: max(len(data.run_ids) // 1000, 1)]
     patchable = data.filler_run_ids[::step][:1000]
     attachable = data.filler_run_ids[1::step][:1000]
     owners = [f"/maestro/runs?owner={seed.owner_name(i)}&limit=10" for i in range(0, seed.OWNERS, 5)]
-    deep_owners = [_deep_page_path(base, p, plan.owner_deep_page) for p in owners[:40]]
+    deep_owners = [_deep_page_path(base, p, plan.owner_deep_page, token) for p in owners[:40]]
     status_first = "/maestro/runs?status=failed&limit=10"
-    status_deep = _deep_page_path(base, status_first, plan.status_deep_page)
-    _check_gate(base, data.gate_run_ids[0])
+    status_deep = _deep_page_path(base, status_first, plan.status_deep_page, token)
+    _check_gate(base, data.gate_run_ids[0], token)
     id_lists = {
         "read": readable,
         "patch": patchable,
@@ -162,7 +208,10 @@ def build_requests(base: str, data: seed.Dataset, plan: Plan, workdir: Path) -> 
         '{"name": "bench-{n}", "owner": "bench-writer", "cost_estimate": 1.5, '
         '"metadata": {"git_sha": "0123456789", "pipeline": "bench"}}'
     )
-    req = loadgen.Request
+
+    def req(method: str, path: str, body: str | None = None, **kw: Any) -> loadgen.Request:
+        return loadgen.Request(method, path, body, token=token, **kw)
+
     return {
         "get_run": req("GET", "/maestro/runs/{id}", ids_file=ids["read"]),
         "list_owner_p1": req("GET", "{id}", ids_file=ids["owner_p1"]),
@@ -185,11 +234,12 @@ def build_requests(base: str, data: seed.Dataset, plan: Plan, workdir: Path) -> 
 
 
 def _server_env(url: str, plan: Plan) -> dict[str, str]:
+    path = [str(servers.ROOT), *([str(servers.BENCH_DIR)] if plan.unaudited else [])]
     return {
         "MAESTRO_DATABASE_URL": url,
         # Logging as shipped (INFO, one JSON access line per request) unless --no-access-log.
         "MAESTRO_ACCESS_LOG": "true" if plan.access_log else "false",
-        "PYTHONPATH": str(servers.ROOT),
+        "PYTHONPATH": os.pathsep.join(path),
     }
 
 
@@ -207,11 +257,11 @@ def _wanted(name: str, plan: Plan) -> bool:
 def serving(
     spec: servers.ServerSpec, url: str, plan: Plan, workdir: Path, backend: str
 ) -> Iterator[procs.Server]:
-    """The real Maestro server (``maestro.app:app``) on a free loopback port."""
+    """The real Maestro server (``maestro.app:app``, or the plan's bench-only app) on a free loopback port."""
     port = procs.free_port()
     with procs.running(
-        f"maestro-{backend}-{spec.label}",
-        servers.server_argv(spec, "maestro.app:app", port),
+        f"{plan.target}-{backend}-{spec.label}",
+        servers.server_argv(spec, plan.app_ref, port),
         port=port,
         log_path=workdir / "server.log",
         env=_server_env(url, plan),
@@ -230,14 +280,19 @@ def measure_named(
     plan: Plan,
 ) -> list[loadgen.Measurement]:
     """Measure the listed scenarios (those ``--only`` allows) at every concurrency."""
-    config = {"server": spec.label, "access_log": str(plan.access_log).lower()}
+    config = {
+        "server": spec.label,
+        "access_log": str(plan.access_log).lower(),
+        "auth": "token" if plan.token else "local",
+        "audit": "off" if plan.unaudited else "on",
+    }
     results: list[loadgen.Measurement] = []
     for name in names:
         if _wanted(name, plan):
             results += loadgen.measure(
                 server.base_url,
                 requests[name],
-                labels=loadgen.Labels("maestro", backend, name, config),
+                labels=loadgen.Labels(plan.target, backend, name, config),
                 probe=_probe(server, backend),
                 concurrencies=plan.concurrencies,
                 seconds=plan.seconds,
@@ -246,10 +301,13 @@ def measure_named(
     return results
 
 
-def prepare(backend: str, url: str, plan: Plan) -> seed.Dataset:
-    print(f"maestro/{backend}: migrating and seeding", flush=True)
+def prepare(backend: str, url: str, plan: Plan) -> tuple[seed.Dataset, str | None]:
+    """Migrate and seed; then, for a token plan, bootstrap the admin token (before any server
+    starts, so the server never sees local mode)."""
+    print(f"{plan.target}/{backend}: migrating and seeding", flush=True)
     migrate(url)
-    return seed.seed_initial(url, plan.runs, plan.small_artifacts)
+    data = seed.seed_initial(url, plan.runs, plan.small_artifacts)
+    return data, bootstrap_token(url) if plan.token else None
 
 
 def run_backend(
@@ -259,13 +317,13 @@ def run_backend(
     workdir.mkdir(parents=True, exist_ok=True)
     results: list[loadgen.Measurement] = []
     with fresh_database(backend, workdir) as url:
-        data = prepare(backend, url, plan)
+        data, token = prepare(backend, url, plan)
         with serving(spec, url, plan, workdir, backend) as server:
-            requests = build_requests(server.base_url, data, plan, workdir)
+            requests = build_requests(server.base_url, data, plan, workdir, token)
             first = [name for name in requests if name != "gate_1m"]
             results += measure_named(server, backend, spec, requests, first, plan)
             if not plan.skip_large and _wanted("gate_1m", plan):
-                print(f"maestro/{backend}: growing artifacts to {plan.large_artifacts}", flush=True)
+                print(f"{plan.target}/{backend}: growing artifacts to {plan.large_artifacts}", flush=True)
                 seed.grow_artifacts(url, data, plan.large_artifacts)
                 results += measure_named(server, backend, spec, requests, ["gate_1m"], plan)
     return results
@@ -281,10 +339,10 @@ def compare_servers(
     workdir.mkdir(parents=True, exist_ok=True)
     results: list[loadgen.Measurement] = []
     with fresh_database(backend, workdir) as url:
-        data = prepare(backend, url, plan)
+        data, token = prepare(backend, url, plan)
         for spec in specs:
-            print(f"maestro/{backend}: {spec.label}", flush=True)
+            print(f"{plan.target}/{backend}: {spec.label}", flush=True)
             with serving(spec, url, plan, workdir, backend) as server:
-                requests = build_requests(server.base_url, data, plan, workdir)
+                requests = build_requests(server.base_url, data, plan, workdir, token)
                 results += measure_named(server, backend, spec, requests, COMPARE_SCENARIOS, plan)
     return results

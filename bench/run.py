@@ -2,11 +2,15 @@
 
     .venv/bin/python bench/run.py [--quick] [--db sqlite,postgres] [--server uvicorn|uvicorn-nodelay|granian]
                                   [--workers N] [--loop auto|asyncio|uvloop] [--compare-servers]
+                                  [--token] [--unaudited]
 
 Default run: MLflow (reference), the bare FastAPI+SQLite ceiling, then Maestro
 on SQLite and on PostgreSQL, each scenario at concurrency 1 and 16; prints one
 table and writes bench/results/<timestamp>.json. ``--compare-servers`` instead
 serves one seeded database under each server/worker configuration in turn.
+``--token`` measures production auth (an admin token on every request) instead
+of local mode; ``--unaudited`` serves bench/unaudited_app.py (audit off) to
+measure what audit costs. bench/trust.py compares these with older trees.
 See bench/README.md for what each figure means.
 """
 
@@ -61,6 +65,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--skip-mlflow", action="store_true")
     p.add_argument("--skip-ceiling", action="store_true")
     p.add_argument("--no-access-log", action="store_true", help="run Maestro with MAESTRO_ACCESS_LOG=false")
+    p.add_argument(
+        "--token",
+        action="store_true",
+        help="bootstrap an admin token before the server starts and send it on every request (no local mode)",
+    )
+    p.add_argument(
+        "--unaudited",
+        action="store_true",
+        help="serve bench/unaudited_app.py (audit recording off; bench-only) as target maestro-unaudited",
+    )
     p.add_argument("--compare-servers", action="store_true", help="1 vs 2 workers under uvicorn and granian")
     p.add_argument(
         "--specs",
@@ -95,6 +109,8 @@ def make_plan(args: argparse.Namespace) -> maestro_target.Plan:
         warmup_s=args.warmup if args.warmup is not None else (1 if args.quick else 2),
         access_log=not args.no_access_log,
         only={s for s in args.only.split(",") if s},
+        token=args.token,
+        unaudited=args.unaudited,
     )
 
 
@@ -140,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.compare_servers
         else f"server {servers.ServerSpec(args.server, args.workers, args.loop).label}"
     )
+    mode += f"; {plan.describe}"
     title = (
         f"\nMaestro benchmark ({mode}; {plan.seconds}s per measurement, wrk -t1)\n"
         "cpu ms = server CPU per request (all server processes); db cpu = PostgreSQL backends' CPU "
@@ -152,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_s": round(time.monotonic() - started, 1),
         "argv": sys.argv[1:],
         "mode": mode,
+        "target": plan.target,
+        "auth": "token" if plan.token else "local",
+        "audit": "off" if plan.unaudited else "on",
         "seconds": plan.seconds,
         "warmup_s": plan.warmup_s,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},

@@ -5,6 +5,8 @@
 -- counter made unique with the tag and thread number. Requests without any
 -- placeholder are formatted once. done() prints one machine-readable line,
 -- because wrk's own report rounds percentiles and hides unexpected statuses.
+-- MAESTRO_BENCH_TOKEN in the environment, when set, is sent on every request as
+-- "Authorization: Bearer <token>" (bench/loadgen.py sets it for --token runs).
 
 local threads = {}
 local thread_count = 0
@@ -20,6 +22,8 @@ local ids = {}
 local counter = 0
 local fixed_request = nil
 local headers = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" }
+local token = os.getenv("MAESTRO_BENCH_TOKEN")
+if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
 unexpected = 0
 first_unexpected = 0
 
