@@ -12,7 +12,8 @@ and body, hashed as they stream - matches; otherwise it is a 422. A new key runs
 the request and records its response in the same transaction as the changes it
 describes; when a concurrent request with the same key committed first, the
 unique index refuses the record, this request's changes are rolled back, and the
-winner's response is replayed. 5xx responses are not recorded, so a retry runs
+winner's response is replayed. A replay goes only to a credential that still works
+(a token revoked since gets its 401). 5xx responses are not recorded, so a retry runs
 again.
 
 Reads (GET, HEAD) get a read transaction that ends when the response has been

@@ -9,8 +9,8 @@ however many writers fed it.
 
 It wakes when this process commits an event (after ``settle`` seconds, so that
 concurrent commits share one batch) and every ``interval`` seconds regardless,
-for events other processes queued (the CLI, other replicas, a crashed process's
-last commits). A read of the log integrates its tenant first
+for events other processes queued (other replicas, a crashed process's last
+commits; a CLI command integrates its own). A read of the log integrates its tenant first
 (``integrate_now``), so a client always reads its own writes there.
 """
 
@@ -40,7 +40,7 @@ def _drain(db: Database, tenant_id: str) -> int:
     moved = 0
     while True:
         with db.write() as session:
-            batch = recorder.integrate(session, tenant_id)
+            batch = recorder.integrate(session, tenant_id, limit=recorder.BATCH)
         moved += batch
         if batch < recorder.BATCH:
             return moved

@@ -162,8 +162,8 @@ class UnitOfWork:
             self.notify()
 
     def notify(self) -> None:
-        """Events were committed: wake the sequencer, if this unit of work has one (a CLI
-        command's events wait for a server's periodic pass)."""
+        """Events were committed: hand them on (an HTTP request wakes the server's
+        sequencer; a CLI command integrates its own, since no server may be running)."""
         if self._on_events is not None:
             self._on_events()
 

@@ -7,9 +7,9 @@
 
 Local mode (``MAESTRO_AUTH=auto``): while no token has ever been created, a request
 from a loopback peer without proxy headers acts as the admin of tenant ``default``.
-"Any token exists" is a one-row ``EXISTS`` while the answer is no, and remembered
-for good once it is yes (token rows are never deleted), so a deployment with tokens
-pays nothing for it.
+"Any token exists" is one ``SELECT ... LIMIT 1`` on a driver connection while the
+answer is no, and remembered for good once it is yes (token rows are never
+deleted), so a deployment with tokens pays nothing for it.
 """
 
 from __future__ import annotations

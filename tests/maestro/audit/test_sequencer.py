@@ -5,9 +5,11 @@ a queued event the sequencer could not build is refused when it is queued."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -163,8 +165,19 @@ def test_an_event_the_sequencer_could_not_build_is_refused_when_queued(maestro_s
 
 def test_a_write_is_in_the_log_it_reads_back_at_once(client: TestClient) -> None:
     """A log read integrates its tenant first: no waiting for the background pass."""
+    client.app.state.audit_sequencer.stop()  # type: ignore[attr-defined]  # only the read may integrate
     run = client.post("/maestro/runs", json={"name": "n", "owner": "o"}).json()
     events = client.get("/maestro/audit", params={"object_id": run["id"]}).json()
     assert [e["event"]["action"] for e in events] == ["run.create"]
     size = int(client.get("/maestro/audit/checkpoint").text.splitlines()[1])
-    assert size >= 1
+    assert size == len(client.get("/maestro/audit").json())
+
+
+def test_a_database_away_postpones_sequencing_without_failing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    away = Database(f"sqlite:///{tmp_path / 'no-such-dir' / 'm.db'}")
+    worker = sequencer.Sequencer(away)
+    with caplog.at_level(logging.WARNING, logger="maestro.audit"):
+        worker._pass()  # what the thread runs: it must log and carry on, never raise
+    assert [r.getMessage() for r in caplog.records] == ["audit sequencing postponed"]
