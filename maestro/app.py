@@ -25,6 +25,7 @@ from maestro.api.unit_of_work import UnitOfWorkMiddleware
 from maestro.artifacts import content_router, evidence_router
 from maestro.artifacts import router as artifacts_router
 from maestro.audit import router as audit_router
+from maestro.audit.router import state_signer
 from maestro.audit.sequencer import Sequencer
 from maestro.blobs import open_blob_store
 from maestro.blobs.spool import sweep_stale
@@ -46,6 +47,8 @@ from maestro.tenancy import auth
 from maestro.tenancy import router as tenancy_router
 from maestro.tenancy.roles import ROUTE_ROLES
 from maestro.trusted_keys import router as trusted_keys_router
+from maestro.verdicts import router as verdicts_router
+from maestro.verdicts.follower import GateFollower
 
 log = logging.getLogger("maestro.app")
 
@@ -97,8 +100,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         sweep_spool(settings)
         auth.warn_if_local(app.state.token_presence, settings.auth)
         app.state.audit_sequencer.start()  # its first pass takes what a crash left queued
+        app.state.gate_follower.start()
         yield
         app.state.audit_sequencer.stop()
+        app.state.gate_follower.stop()
         app.state.readiness.close()
         if intelgraph is not None:
             await intelgraph.close()
@@ -119,7 +124,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     app.state.db = db
     app.state.token_presence = auth.TokenPresence(db)
-    app.state.audit_sequencer = Sequencer(db)
+    app.state.gate_follower = GateFollower(db, lambda: state_signer(app.state))
+    app.state.audit_sequencer = Sequencer(db, after_pass=app.state.gate_follower.wake)
     app.state.route_roles = dict(ROUTE_ROLES)  # an app built for tests may add its own routes
     app.state.settings = settings
     app.state.intelgraph = intelgraph
@@ -146,6 +152,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         audit_router,
         policies_router,
         assignments_router,
+        verdicts_router,
     ):
         app.include_router(module.router)
     root.install_docs(app)

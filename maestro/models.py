@@ -479,6 +479,23 @@ class ReleaseGateResult(BaseModel):
     )
 
 
+class GateEvaluation(BaseModel):
+    """One recorded evaluation: recorded when the verdict or its input changed, with the
+    SLSA Verification Summary Attestation the server signed for it (a DSSE envelope)."""
+
+    id: str
+    run_id: str
+    evaluated_at: datetime
+    trigger: str = Field(description="The audit action and log index that caused it, e.g. run.update@12.")
+    passed: bool
+    input_digest: str
+    result: ReleaseGateResult
+    vsa: dict[str, Any] = Field(
+        description="DSSE envelope of an in-toto Statement v1 whose predicate is "
+        "https://slsa.dev/verification_summary/v1, signed with a key of GET /maestro/keys."
+    )
+
+
 class ArtifactCompliance(BaseModel):
     """Declared flags (the seed's, used by the gate) beside what uploaded content verified."""
 

@@ -47,7 +47,11 @@ def current_tenant_id(uow: UowDep) -> str:
 
 def get_signer(request: Request) -> signing_key.Signer:
     """The process's signer, loaded (or the key generated) on first use."""
-    state = request.app.state
+    return state_signer(request.app.state)
+
+
+def state_signer(state: Any) -> signing_key.Signer:
+    """The signer kept in the app's state (``get_signer``; the gate evaluator's too)."""
     with _SIGNER_LOCK:
         if getattr(state, "audit_signer", None) is None:
             settings = state.settings

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError
 
@@ -56,8 +57,16 @@ def integrate_all(db: Database) -> int:
 class Sequencer:
     """A daemon thread running ``integrate_all`` when woken and every ``interval`` s."""
 
-    def __init__(self, db: Database, *, interval: float = 1.0, settle: float = 0.1) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        interval: float = 1.0,
+        settle: float = 0.1,
+        after_pass: Callable[[], object] | None = None,
+    ) -> None:
         self._db = db
+        self._after_pass = after_pass  # the gate evaluator follows the log it just grew
         self._interval = interval
         self._settle = settle
         self._wake = threading.Event()
@@ -93,7 +102,8 @@ class Sequencer:
 
     def _pass(self) -> None:
         try:
-            integrate_all(self._db)
+            if integrate_all(self._db) and self._after_pass is not None:
+                self._after_pass()
         except DBAPIError as exc:  # the database is away: the events wait in the queue
             log.warning("audit sequencing postponed", extra={"cause": type(exc.orig).__name__})
         except Exception:

@@ -51,6 +51,13 @@ def _run_facts(row: RunRecord) -> RunFacts:
 
 
 def evaluate(uow: UnitOfWork, row: RunRecord, request: GateRequest) -> ReleaseGateResult:
+    return evaluate_with_input(uow, row, request)[1]
+
+
+def evaluate_with_input(
+    uow: UnitOfWork, row: RunRecord, request: GateRequest
+) -> tuple[document.InputDocument, ReleaseGateResult]:
+    """The input document and the verdict on it (the recorder keeps both digests)."""
     at = request.as_of or uow.now
     doc = document.build(_run_facts(row), artifact_service.policy_facts_of_run(uow, row.id), [], at)
     resolved = assignment_service.resolve(uow, row.owner, row.metadata)
@@ -61,7 +68,13 @@ def evaluate(uow: UnitOfWork, row: RunRecord, request: GateRequest) -> ReleaseGa
         spec = policy_service.spec_in_force(uow, assigned.policy_id, assigned.policy_version, at)
     else:
         spec = builtins.SEED_DEFAULT
-    return engine.evaluate(spec, doc, tenant_severity=resolved.tenant_severity, rego=default_evaluator())
+    return doc, engine.evaluate(spec, doc, tenant_severity=resolved.tenant_severity, rego=default_evaluator())
+
+
+def evaluate_current(uow: UnitOfWork, run_id: str) -> tuple[document.InputDocument, ReleaseGateResult] | None:
+    """The run's input and verdict under its assignment now; None when it does not exist."""
+    row = repository.get_run(uow, run_id)
+    return None if row is None else evaluate_with_input(uow, row, GateRequest())
 
 
 def release_gate(uow: UnitOfWork, run_id: str, request: GateRequest | None = None) -> ReleaseGateResult:

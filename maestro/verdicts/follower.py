@@ -1,0 +1,141 @@
+"""The gate evaluator: follows each tenant's audit log and re-evaluates what a change touched.
+
+Every change Maestro makes is an audit event, so the log is the change feed: a run's
+event re-evaluates that run, an artifact's the artifact's run, and a change to what
+judges every run (a policy, an assignment, a waiver, a trusted key) re-evaluates all
+of the tenant's runs, in chunks. The cursor (``gate_cursors``) moves past a batch of
+events only after its evaluations are recorded, so a crash repeats work (recorded at
+most once, by outcome) and never skips it. The evaluator's own ``gate.evaluated``
+events are not inputs.
+
+It runs in each server process beside the audit sequencer, which wakes it after every
+pass; ``follow_all`` is also what tests and CLI maintenance call directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import DBAPIError
+
+from maestro.audit.signing_key import Signer
+from maestro.db.engine import Database
+from maestro.platform.uow import DetachedScope
+from maestro.verdicts import repository, service
+from maestro.verdicts.repository import LoggedChange
+
+log = logging.getLogger("maestro.gates")
+
+BATCH = 500  # audit events read per step
+CHUNK = 200  # runs evaluated per read transaction
+TENANT_WIDE = ("policy.", "policy_version.", "policy_assignment.", "waiver.", "trusted_key.")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _targets(scope: DetachedScope, changes: list[LoggedChange]) -> tuple[list[str], bool]:
+    """The runs a batch of changes touched, or (…, True) when every run is touched."""
+    runs: set[str] = set()
+    artifacts: set[str] = set()
+    for change in changes:
+        if change.action == service.ACTION or change.object_id is None:
+            continue
+        if change.action.startswith(TENANT_WIDE):
+            return [], True
+        if change.object_type == "run":
+            runs.add(change.object_id)
+        elif change.object_type == "artifact":
+            artifacts.add(change.object_id)
+    runs |= repository.runs_of_artifacts(scope, artifacts)
+    return repository.existing_runs(scope, runs), False
+
+
+def follow_tenant(
+    db: Database, signer: Signer, tenant_id: str, *, clock: Callable[[], datetime] = _now
+) -> int:
+    """Evaluate everything the tenant's log holds past its cursor; evaluations recorded."""
+    recorded = 0
+    while True:
+        with db.read() as session:
+            start = repository.cursors(session).get(tenant_id, 0)
+            changes = repository.changes(session, tenant_id, start, BATCH)
+            if not changes:
+                return recorded
+            runs, everything = _targets(DetachedScope(session, tenant_id), changes)
+        trigger = f"{changes[-1].action}@{changes[-1].index}"
+        if everything:
+            after = ""
+            while True:
+                with db.read() as session:
+                    chunk = repository.run_ids_after(DetachedScope(session, tenant_id), after, CHUNK)
+                if not chunk:
+                    break
+                recorded += service.evaluate_runs(db, signer, tenant_id, chunk, trigger, clock)
+                after = chunk[-1]
+        else:
+            for i in range(0, len(runs), CHUNK):
+                recorded += service.evaluate_runs(db, signer, tenant_id, runs[i : i + CHUNK], trigger, clock)
+        with db.write() as session:
+            if not repository.advance_cursor(session, tenant_id, start, changes[-1].index + 1):
+                return recorded  # another evaluator took this batch; it goes on from there
+
+
+def follow_all(db: Database, signer: Signer, *, clock: Callable[[], datetime] = _now) -> int:
+    """One pass over every tenant whose log grew past its cursor."""
+    with db.read() as session:
+        sizes, seen = repository.tree_sizes(session), repository.cursors(session)
+    return sum(
+        follow_tenant(db, signer, tenant, clock=clock)
+        for tenant, size in sorted(sizes.items())
+        if size > seen.get(tenant, 0)
+    )
+
+
+class GateFollower:
+    """A daemon thread running ``follow_all`` when woken and every ``interval`` s."""
+
+    def __init__(self, db: Database, signer: Callable[[], Signer], *, interval: float = 1.0) -> None:
+        self._db = db
+        self._signer = signer
+        self._interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._wake.set()
+            self._thread = threading.Thread(target=self._run, name="maestro-gate-evaluator", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._stop.set()
+        self._wake.set()
+        thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            self._pass()
+
+    def _pass(self) -> None:
+        try:
+            follow_all(self._db, self._signer())
+        except DBAPIError as exc:
+            log.warning("gate evaluation postponed", extra={"cause": type(exc.orig).__name__})
+        except Exception:
+            log.exception("gate evaluation failed; it is retried on the next pass")

@@ -1,0 +1,174 @@
+"""Recorded gate evaluations: one per change of verdict or input, each with a VSA that
+verifies with the published key; re-evaluated when the run, its artifacts or what judges
+every run changes; never another tenant's; the background evaluator records without a
+read; racing evaluators record once."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+import rfc8785
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from maestro.attestations import dsse_sign, statement, vsa
+from maestro.audit import sequencer
+from maestro.audit.router import state_signer
+from maestro.db.audit_tables import AuditEventRow
+from maestro.db.engine import Database
+from maestro.db.verdict_tables import GateEvaluationRow
+from maestro.tenancy.roles import Role
+from maestro.verdicts import follower, service
+from tests.maestro.tenancy.helpers import bearer, issue
+
+ALL = {"sbom_present": True, "slsa_provenance_present": True, "risk_assessment_present": True}
+
+
+def _evaluations(client: TestClient, run_id: str, **kw: Any) -> list[dict[str, Any]]:
+    response = client.get(f"/maestro/runs/{run_id}/gate-evaluations", **kw)
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+def _open(client: TestClient, envelope: dict[str, Any]) -> statement.Statement:
+    keys = [load_pem_public_key(k["pem"].encode()) for k in client.get("/maestro/keys").json()]
+    payload = dsse_sign.open_envelope(envelope, statement.PAYLOAD_TYPE, keys)  # type: ignore[arg-type]
+    return statement.decode(payload, vsa.PREDICATE_TYPE)
+
+
+def test_a_new_run_gets_one_signed_evaluation_and_a_reread_adds_none(
+    client: TestClient, make_run: Callable[..., dict[str, Any]]
+) -> None:
+    run = make_run()
+    first = _evaluations(client, run["id"])
+    assert len(first) == 1
+    evaluation = first[0]
+    assert evaluation["passed"] is False
+    assert evaluation["trigger"].startswith("run.create@")
+    assert evaluation["result"]["run_id"] == run["id"]
+    assert evaluation["result"]["message"] == client.get(f"/maestro/runs/{run['id']}/release-gate").json()["message"]
+    vouched = _open(client, evaluation["vsa"])
+    answer_sha = hashlib.sha256(rfc8785.dumps(evaluation["result"])).hexdigest()
+    assert {s.name: s.digest["sha256"] for s in vouched.subjects} == {f"release-gate/{run['id']}": answer_sha}
+    assert vouched.predicate["verificationResult"] == "FAILED"
+    assert vouched.predicate["policy"]["digest"]["sha256"] == evaluation["result"]["policy"]["digest"][7:]
+    assert _evaluations(client, run["id"]) == first
+
+
+def test_a_changed_signature_or_answer_does_not_verify(
+    client: TestClient, make_run: Callable[..., dict[str, Any]]
+) -> None:
+    run = make_run()
+    envelope = _evaluations(client, run["id"])[0]["vsa"]
+    payload = orjson.loads(base64.b64decode(envelope["payload"]))
+    payload["predicate"]["verificationResult"] = "PASSED"
+    forged = {**envelope, "payload": base64.b64encode(rfc8785.dumps(payload)).decode()}
+    with pytest.raises(dsse_sign.EnvelopeError):
+        _open(client, forged)
+
+
+def test_each_change_of_verdict_or_input_is_recorded_once(
+    client: TestClient,
+    make_run: Callable[..., dict[str, Any]],
+    make_artifact: Callable[..., dict[str, Any]],
+) -> None:
+    run = make_run()
+    other = make_run(name="unrelated")
+    assert len(_evaluations(client, run["id"])) == 1
+    make_artifact(run["id"], "sbom", **ALL)  # input changes, verdict still failed (status pending)
+    after_artifact = _evaluations(client, run["id"])
+    assert len(after_artifact) == 2
+    assert after_artifact[0]["trigger"].startswith("artifact.create@")
+    assert after_artifact[0]["input_digest"] != after_artifact[1]["input_digest"]
+    response = client.patch(f"/maestro/runs/{run['id']}", json={"status": "succeeded"})
+    assert response.status_code == 200, response.text
+    newest = _evaluations(client, run["id"])
+    assert [e["passed"] for e in newest] == [True, False, False]
+    make_artifact(other["id"], "sbom", **ALL)  # another run's change: nothing new here
+    assert len(_evaluations(client, run["id"])) == 3
+    sequencer.integrate_now(client.app.state.db, "default")  # type: ignore[attr-defined]
+    with client.app.state.db.read() as session:  # type: ignore[attr-defined]
+        events = session.scalar(
+            select(func.count()).select_from(AuditEventRow).where(AuditEventRow.action == "gate.evaluated")
+        )
+    assert events == 3 + 2  # run: 3 recorded; other: created, then its artifact
+
+
+def test_a_policy_assignment_re_evaluates_every_run(
+    client: TestClient, make_run: Callable[..., dict[str, Any]]
+) -> None:
+    runs = [make_run(name=f"r{i}") for i in range(3)]
+    for run in runs:
+        assert len(_evaluations(client, run["id"])) == 1
+    policy = client.post("/maestro/policies", json={"name": "strict", "kind": "builtin", "builtin": "verified-evidence"})
+    assert policy.status_code == 201, policy.text
+    assigned = client.post("/maestro/policy-assignments", json={"policy_id": policy.json()["id"]})
+    assert assigned.status_code == 201, assigned.text
+    for run in runs:
+        newest = _evaluations(client, run["id"])
+        assert len(newest) == 2
+        assert newest[0]["result"]["policy"]["id"] == policy.json()["id"]
+        assert newest[0]["trigger"].startswith("policy_assignment.create@")
+
+
+def test_another_tenants_run_is_a_404_and_its_evaluations_stay_apart(
+    client: TestClient, maestro_store: Database, make_run: Callable[..., dict[str, Any]]
+) -> None:
+    mine = issue(maestro_store, Role.WRITER, "alpha")
+    theirs = issue(maestro_store, Role.WRITER, "beta")
+    run = client.post("/maestro/runs", json={"name": "a", "owner": "o"}, headers=bearer(mine)).json()
+    assert len(_evaluations(client, run["id"], headers=bearer(mine))) == 1
+    response = client.get(f"/maestro/runs/{run['id']}/gate-evaluations", headers=bearer(theirs))
+    assert response.status_code == 404
+    missing = client.get("/maestro/runs/01a00000-0000-7000-8000-000000000000/gate-evaluations", headers=bearer(theirs))
+    assert missing.status_code == 404
+    assert response.json() == missing.json()
+
+
+def test_the_background_evaluator_records_without_a_read(
+    client: TestClient, maestro_store: Database, make_run: Callable[..., dict[str, Any]]
+) -> None:
+    run = make_run()
+    deadline = time.monotonic() + 5
+    count = 0
+    while time.monotonic() < deadline:
+        with maestro_store.read() as session:
+            count = int(
+                session.scalar(
+                    select(func.count()).select_from(GateEvaluationRow).where(GateEvaluationRow.run_id == run["id"])
+                )
+                or 0
+            )
+        if count:
+            break
+        time.sleep(0.05)
+    assert count == 1
+
+
+def test_racing_evaluators_record_an_outcome_once(
+    client: TestClient, maestro_store: Database, make_run: Callable[..., dict[str, Any]]
+) -> None:
+    app = client.app
+    app.state.gate_follower.stop()  # type: ignore[attr-defined]
+    app.state.audit_sequencer.stop()  # type: ignore[attr-defined]
+    run = make_run()
+    sequencer.integrate_now(maestro_store, "default")
+    signer = state_signer(app.state)  # type: ignore[attr-defined]
+    first = service.evaluate_runs(maestro_store, signer, "default", [run["id"]], "test", service_now)
+    again = service.evaluate_runs(maestro_store, signer, "default", [run["id"]], "test", service_now)
+    assert (first, again) == (1, 0)
+    assert follower.follow_all(maestro_store, signer) == 0  # the cursor's batch changes nothing new
+    assert len(_evaluations(client, run["id"])) == 1
+
+
+def service_now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
