@@ -53,7 +53,8 @@ def test_a_new_run_gets_one_signed_evaluation_and_a_reread_adds_none(
     assert evaluation["passed"] is False
     assert evaluation["trigger"].startswith("run.create@")
     assert evaluation["result"]["run_id"] == run["id"]
-    assert evaluation["result"]["message"] == client.get(f"/maestro/runs/{run['id']}/release-gate").json()["message"]
+    gate = client.get(f"/maestro/runs/{run['id']}/release-gate").json()
+    assert evaluation["result"]["message"] == gate["message"]
     vouched = _open(client, evaluation["vsa"])
     answer_sha = hashlib.sha256(rfc8785.dumps(evaluation["result"])).hexdigest()
     assert {s.name: s.digest["sha256"] for s in vouched.subjects} == {f"release-gate/{run['id']}": answer_sha}
@@ -107,7 +108,8 @@ def test_a_policy_assignment_re_evaluates_every_run(
     runs = [make_run(name=f"r{i}") for i in range(3)]
     for run in runs:
         assert len(_evaluations(client, run["id"])) == 1
-    policy = client.post("/maestro/policies", json={"name": "strict", "kind": "builtin", "builtin": "verified-evidence"})
+    body = {"name": "strict", "kind": "builtin", "builtin": "verified-evidence"}
+    policy = client.post("/maestro/policies", json=body)
     assert policy.status_code == 201, policy.text
     assigned = client.post("/maestro/policy-assignments", json={"policy_id": policy.json()["id"]})
     assert assigned.status_code == 201, assigned.text
@@ -127,7 +129,8 @@ def test_another_tenants_run_is_a_404_and_its_evaluations_stay_apart(
     assert len(_evaluations(client, run["id"], headers=bearer(mine))) == 1
     response = client.get(f"/maestro/runs/{run['id']}/gate-evaluations", headers=bearer(theirs))
     assert response.status_code == 404
-    missing = client.get("/maestro/runs/01a00000-0000-7000-8000-000000000000/gate-evaluations", headers=bearer(theirs))
+    nowhere = "/maestro/runs/01a00000-0000-7000-8000-000000000000/gate-evaluations"
+    missing = client.get(nowhere, headers=bearer(theirs))
     assert missing.status_code == 404
     assert response.json() == missing.json()
 
@@ -140,12 +143,8 @@ def test_the_background_evaluator_records_without_a_read(
     count = 0
     while time.monotonic() < deadline:
         with maestro_store.read() as session:
-            count = int(
-                session.scalar(
-                    select(func.count()).select_from(GateEvaluationRow).where(GateEvaluationRow.run_id == run["id"])
-                )
-                or 0
-            )
+            mine = select(func.count()).select_from(GateEvaluationRow).where(GateEvaluationRow.run_id == run["id"])
+            count = int(session.scalar(mine) or 0)
         if count:
             break
         time.sleep(0.05)
