@@ -143,7 +143,8 @@ def test_the_background_evaluator_records_without_a_read(
     count = 0
     while time.monotonic() < deadline:
         with maestro_store.read() as session:
-            mine = select(func.count()).select_from(GateEvaluationRow).where(GateEvaluationRow.run_id == run["id"])
+            rows = GateEvaluationRow
+            mine = select(func.count()).select_from(rows).where(rows.run_id == run["id"])
             count = int(session.scalar(mine) or 0)
         if count:
             break
