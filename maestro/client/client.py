@@ -32,6 +32,7 @@ from maestro.models import (
     ComponentMatch,
     DisclosurePack,
     DisclosurePackCreate,
+    GateEvaluation,
     ReleaseGateResult,
     Run,
     RunCreate,
@@ -335,6 +336,19 @@ class MaestroClient(TenancyCalls):
 
     def release_gate(self, run_id: str) -> ReleaseGateResult:
         return decode(ReleaseGateResult, self._get(_path("runs", run_id, "release-gate")))
+
+    def gate_evaluations(
+        self, run_id: str, *, limit: int | None = None, page_size: int = 100
+    ) -> Iterator[GateEvaluation]:
+        """The run's recorded verdicts, newest first, each with its signed VSA."""
+        return pages.paginate(
+            self._transport,
+            _path("runs", run_id, "gate-evaluations"),
+            {},
+            lambda content: decode_list(GateEvaluation, content),
+            limit=limit,
+            page_size=page_size,
+        )
 
     # ------------------------------------------------ components and keys
 
