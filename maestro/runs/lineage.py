@@ -71,10 +71,9 @@ def _cycle_through(edges: list[tuple[str, str]], run_id: str, depends_on: set[st
     return None
 
 
-def lineage(
-    scope: Scope, run_id: str, direction: LineageDirection, depth: int, cap: int = MAX_LINEAGE_RUNS
-) -> RunLineage:
-    """The runs within ``depth`` hops, nearest first, at most ``cap`` of them."""
+def lineage(scope: Scope, run_id: str, direction: LineageDirection, depth: int) -> RunLineage:
+    """The runs within ``depth`` hops, nearest first, at most ``MAX_LINEAGE_RUNS`` of them."""
+    cap = MAX_LINEAGE_RUNS
     if not repository.run_exists(scope, run_id):
         raise RunNotFound()
     upstream = direction is LineageDirection.UP
