@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, literal, select, text, update
+from sqlalchemy import Select, Table, delete, func, insert, literal, select, text, update
 
 from maestro.db.records import columns_of, keyset, many, one, values_of
 from maestro.db.tables import RunDependencyRow, RunLinkRow, RunRow
@@ -210,10 +210,15 @@ def downstream_edges(scope: Scope, run_id: str) -> list[tuple[str, str]]:
 def lineage(scope: Scope, run_id: str, *, upstream: bool, depth: int, cap: int) -> list[LineageRow]:
     """Runs within ``depth`` hops of ``run_id`` (up: its dependencies; down: its
     dependants), each at its fewest hops, nearest first then by id, at most ``cap + 1``
-    (one more than the cap says the answer was truncated). One recursive CTE whose
-    steps are index lookups: the primary key upstream, the second index downstream.
-    ``UNION`` drops repeated (run, hops) pairs, so a diamond is walked once a level."""
-    tenant = scope.tenant_id
+    (one more than the cap says the answer was truncated)."""
+    stmt = lineage_query(scope.tenant_id, run_id, upstream=upstream, depth=depth, limit=cap + 1)
+    return many(LineageRow, scope.session.execute(stmt))
+
+
+def lineage_query(tenant: str, run_id: str, *, upstream: bool, depth: int, limit: int) -> Select[Any]:
+    """One recursive CTE whose steps are index lookups: the primary key upstream, the
+    (tenant_id, depends_on_id, run_id) index downstream. ``UNION`` drops repeated
+    (run, hops) pairs, so a diamond is walked once a level."""
     here, there = (
         (deps_t.c.run_id, deps_t.c.depends_on_id) if upstream else (deps_t.c.depends_on_id, deps_t.c.run_id)
     )
@@ -233,10 +238,9 @@ def lineage(scope: Scope, run_id: str, *, upstream: bool, depth: int, cap: int) 
         .group_by(walk.c.id)
         .subquery("nearest")
     )
-    stmt = (
+    return (
         select(runs_t.c.id, runs_t.c.name, runs_t.c.owner, runs_t.c.status, nearest.c.hops)
         .join(nearest, (runs_t.c.tenant_id == tenant) & (runs_t.c.id == nearest.c.id))
         .order_by(nearest.c.hops, runs_t.c.id)
-        .limit(cap + 1)
+        .limit(limit)
     )
-    return many(LineageRow, scope.session.execute(stmt))

@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from maestro.db.engine import Database
 from maestro.errors import ValidationFailed
 from maestro.models import RunUpdate
 from maestro.platform.uow import state_digest, unit_of_work
 from maestro.runs import lineage as lineage_service
+from maestro.runs import repository
 from maestro.runs import service as run_service
 from maestro.tenancy.roles import Role
 from tests.maestro.tenancy.helpers import bearer, issue
@@ -233,3 +235,30 @@ def test_concurrent_updates_cannot_close_a_cycle_together(
     one.join(10)
     assert outcomes == {a: "ok", c: f"depends_on: would make a cycle: {c} -> {d} -> {a} -> {b} -> {c}"}
     assert client.get(f"/maestro/runs/{c}").json()["depends_on"] == []
+
+
+@pytest.mark.parametrize("upstream", [True, False], ids=["up", "down"])
+def test_the_lineage_walk_is_index_backed(
+    client: TestClient, maestro_store: Database, upstream: bool
+) -> None:
+    a = _run(client, "a")["id"]
+    _run(client, "b", depends_on=[a])
+    stmt = repository.lineage_query("default", a, upstream=upstream, depth=10, limit=1001)
+    with maestro_store.engine.connect() as conn:
+        sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
+        if maestro_store.dialect == "sqlite":
+            plan = " | ".join(row[-1] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+            assert "SCAN run_dependencies" not in plan, plan
+        else:
+            conn.execute(
+                text("SET LOCAL enable_seqscan = off")
+            )  # tiny tables: ask whether an index can serve
+            plan = " | ".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
+            assert "Seq Scan on run_dependencies" not in plan, plan
+    if maestro_store.dialect == "sqlite":
+        index = "sqlite_autoindex_run_dependencies_1 (tenant_id=? AND run_id=?)"  # the primary key
+        if not upstream:
+            index = "ix_run_dependencies_tenant_id_depends_on_id_run_id (tenant_id=? AND depends_on_id=?)"
+    else:
+        index = "pk_run_dependencies" if upstream else "ix_run_dependencies_tenant_id_depends_on_id_run_id"
+    assert index in plan, plan
