@@ -172,8 +172,24 @@ def _lock_down() -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (CAPTURE_LIMIT * 4, CAPTURE_LIMIT * 4))
-    highest = max(int(name) for name in os.listdir("/proc/self/fd"))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (highest + 1, highest + 1))
+    listed = [int(name) for name in os.listdir("/proc/self/fd")]
+    open_fds = [fd for fd in listed if _is_open(fd)]
+    limit = max(open_fds) + 1
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    for fd in range(limit):
+        if fd not in open_fds and fd != devnull:
+            os.dup2(devnull, fd)  # fill every hole: no free descriptor below the limit
+    if devnull >= limit:
+        os.close(devnull)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def main() -> None:
