@@ -31,7 +31,7 @@ import sys
 from collections import OrderedDict
 from typing import Any, BinaryIO
 
-from regopy import Interpreter, RegoError
+from regopy import Input, Interpreter, RegoError
 from regopy.rego_shared import rego_bundle_query, rego_free_output, rego_output_ok, rego_output_string
 
 MODULE_NAME = "policy.rego"
@@ -148,9 +148,9 @@ class Worker:
             return {"ok": True, "result": ""}
         interpreter, bundle = compiled
         try:
-            interpreter.set_input_term(input_json.decode())
-        except RegoError as exc:
-            return {"ok": False, "error": f"the input document is not accepted: {exc}"}
+            interpreter.set_input(Input(json.loads(input_json, parse_int=_int64)))
+        except Exception as exc:  # ctypes refuses integers past 64 bits, json very deep nesting
+            return {"ok": False, "error": f"the input document is not accepted: {type(exc).__name__}: {exc}"}
         impl = rego_bundle_query(interpreter._impl, bundle._impl)
         try:
             ok = rego_output_ok(impl)
@@ -160,6 +160,13 @@ class Worker:
         if not ok or text.startswith(("(error", "<error>")):
             return self._fail(RuntimeError(text), module.encode(), "the evaluation failed")
         return {"ok": True, "result": text}
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"the integer {text[:40]} is outside the 64-bit range Rego holds")
+    return value
 
 
 def _lock_down() -> None:

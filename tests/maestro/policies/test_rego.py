@@ -278,6 +278,15 @@ def test_an_oversized_or_non_json_input_is_refused() -> None:
     assert evaluate(FLAGS_POLICY, {"x": float("nan")}, **LIMITS).error is not None
 
 
+def test_an_integer_rego_cannot_hold_is_refused_not_wrapped() -> None:
+    module = HEAD + 'violations contains {"rule": "n", "message": sprintf("%v", [input.n])} if true\n'
+    assert evaluate(module, {"n": 2**63 - 1}, **LIMITS).violations == (Finding("n", str(2**63 - 1)),)
+    outcome = evaluate(module, {"n": 2**70}, **LIMITS)
+    assert outcome.violations == ()
+    assert outcome.error is not None
+    assert "outside the 64-bit range" in outcome.error
+
+
 @pytest.mark.parametrize(
     ("limits", "expected"),
     [
