@@ -208,6 +208,8 @@ def test_the_worker_starts_with_an_empty_environment_and_cannot_open_files() -> 
             text = limits.read()
         open_files = next(line for line in text.splitlines() if line.startswith("Max open files"))
         assert int(open_files.split()[3]) <= len(os.listdir(f"/proc/{pid}/fd"))
+        if os.geteuid() == 0:  # unshare(CLONE_NEWNET) needs CAP_SYS_ADMIN: a namespace with no route out
+            assert os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net")
     finally:
         pool.release(worker, healthy=True)
 
