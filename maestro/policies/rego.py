@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import json
 import math
 import os
@@ -200,6 +201,12 @@ def static_error(module: str) -> str | None:
         return "the module must be a string"
     if len(module.encode("utf-8", "surrogatepass")) > MAX_MODULE_BYTES:
         return f"the module is larger than {MAX_MODULE_BYTES} bytes"
+    return _static_error(module)
+
+
+@functools.lru_cache(maxsize=64)
+def _static_error(module: str) -> str | None:
+    """The checks that read the module, remembered: a gate evaluates the same few modules."""
     if "\0" in module:
         return "the module contains a NUL character"
     tokens = _tokens(module)
