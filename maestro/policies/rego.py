@@ -302,6 +302,10 @@ class _Timeout(Exception):
     pass
 
 
+class _Stale(Exception):
+    """The worker was dead before it got the request: another worker may take it."""
+
+
 class _Worker:
     def __init__(self) -> None:
         self.process = subprocess.Popen(
@@ -322,12 +326,11 @@ class _Worker:
     def _read_exact(self, n: int, deadline: float) -> bytes:
         chunks: list[bytes] = []
         fd = self.stdout.fileno()
+        poller = select.poll()  # not select(): a busy server's descriptors pass 1024
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
         while n > 0:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _Timeout
-            readable, _, _ = select.select([fd], [], [], remaining)
-            if not readable:
+            if remaining <= 0 or not poller.poll(max(1, math.ceil(remaining * 1000))):
                 raise _Timeout
             chunk = os.read(fd, min(n, 1 << 20))
             if not chunk:
@@ -349,14 +352,16 @@ class _Worker:
         if not self.ready:
             self.read_answer(time.monotonic() + _START_TIMEOUT_S)
             self.ready = True
+        if self.process.poll() is not None:
+            raise _Stale
         head = json.dumps(header).encode()
         try:
             self.stdin.write(
                 struct.pack(">I", len(head)) + head + struct.pack(">I", len(input_json)) + input_json
             )
             self.stdin.flush()
-        except (BrokenPipeError, OSError) as exc:
-            raise _WorkerGone from exc
+        except OSError as exc:  # the worker died while idle: the request never reached it
+            raise _Stale from exc
         return self.read_answer(time.monotonic() + timeout_s)
 
     def kill(self) -> None:
@@ -378,10 +383,16 @@ class _Pool:
 
     def acquire(self) -> _Worker:
         with self.lock:
-            while not self.idle and self.live >= self.size:
-                self.lock.wait()
-            if self.idle:
-                return self.idle.pop()
+            while True:
+                while not self.idle and self.live >= self.size:
+                    self.lock.wait()
+                if not self.idle:
+                    break
+                worker = self.idle.pop()
+                if worker.process.poll() is None:
+                    return worker
+                self.live -= 1  # died while idle: drop it, start another
+                worker.kill()
             self.live += 1
         try:
             return _Worker()
@@ -446,6 +457,16 @@ def shutdown() -> None:
 
 
 def _run(op: str, module: str, input_json: bytes, timeout_s: float, memory_bytes: int) -> dict[str, Any]:
+    for _attempt in range(2):
+        answer = _run_once(op, module, input_json, timeout_s, memory_bytes)
+        if answer is not None:
+            return answer
+    return {"ok": False, "error": "the Rego sandbox's workers keep stopping before they answer"}
+
+
+def _run_once(
+    op: str, module: str, input_json: bytes, timeout_s: float, memory_bytes: int
+) -> dict[str, Any] | None:
     pool = _current_pool()
     try:
         worker = pool.acquire()
@@ -459,6 +480,8 @@ def _run(op: str, module: str, input_json: bytes, timeout_s: float, memory_bytes
         if answer.get("fatal"):
             return {"ok": False, "error": _memory_error(memory_bytes)}
         return answer
+    except _Stale:
+        return None
     except _Timeout:
         return {
             "ok": False,

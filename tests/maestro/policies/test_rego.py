@@ -344,6 +344,17 @@ def test_hostile_output_shapes_give_a_clear_error(rules: str, expected: str) -> 
     assert outcome == RegoOutcome(error=expected)
 
 
+def test_a_worker_killed_while_idle_is_replaced_without_failing_the_next_caller() -> None:
+    rego.warm_up()
+    pool = rego._current_pool()
+    for worker in list(pool.idle):
+        worker.process.kill()
+        worker.process.wait()
+    outcome = evaluate(FLAGS_POLICY, run_input("failed"), **LIMITS)
+    assert outcome.error is None
+    assert Finding("run-succeeded", "the run did not succeed") in outcome.violations
+
+
 def test_the_pool_serves_concurrent_callers() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
