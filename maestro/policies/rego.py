@@ -483,10 +483,8 @@ def _run_once(
     except _Stale:
         return None
     except _Timeout:
-        return {
-            "ok": False,
-            "error": f"the Rego evaluation exceeded its {timeout_s:g} s time limit and was stopped",
-        }
+        what = "compiling the module" if op == "check" else "the Rego evaluation"
+        return {"ok": False, "error": f"{what} exceeded its {timeout_s:g} s time limit and was stopped"}
     except (_WorkerGone, ValueError, struct.error):
         worker.kill()
         return {"ok": False, "error": _crash_error(worker.process.returncode, memory_bytes)}
