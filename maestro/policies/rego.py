@@ -302,6 +302,10 @@ class _Timeout(Exception):
     pass
 
 
+class _Busy(Exception):
+    """Every worker stayed busy for as long as the caller could wait."""
+
+
 class _Stale(Exception):
     """The worker was dead before it got the request: another worker may take it."""
 
@@ -381,11 +385,15 @@ class _Pool:
         self.live = 0
         self.lock = threading.Condition()
 
-    def acquire(self) -> _Worker:
+    def acquire(self, wait_s: float) -> _Worker:
+        deadline = time.monotonic() + wait_s
         with self.lock:
             while True:
                 while not self.idle and self.live >= self.size:
-                    self.lock.wait()
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise _Busy
+                    self.lock.wait(remaining)
                 if not self.idle:
                     break
                 worker = self.idle.pop()
@@ -435,7 +443,7 @@ def _current_pool() -> _Pool:
 def warm_up() -> None:
     """Start the pool's workers now, so that the first evaluations do not pay for it."""
     pool = _current_pool()
-    workers = [pool.acquire() for _ in range(pool.size)]
+    workers = [pool.acquire(_START_TIMEOUT_S) for _ in range(pool.size)]
     for worker in workers:
         healthy = True
         try:
@@ -469,7 +477,9 @@ def _run_once(
 ) -> dict[str, Any] | None:
     pool = _current_pool()
     try:
-        worker = pool.acquire()
+        worker = pool.acquire(timeout_s)
+    except _Busy:
+        return {"ok": False, "error": f"every Rego worker stayed busy for {timeout_s:g} s; try again"}
     except OSError as exc:
         return {"ok": False, "error": f"the Rego sandbox could not start: {exc}"}
     header = {"op": op, "module": module, "memory_bytes": memory_bytes, "query": QUERY}

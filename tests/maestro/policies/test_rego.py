@@ -199,7 +199,7 @@ def test_a_call_that_escapes_the_static_check_still_reads_no_environment(
 def test_the_worker_starts_with_an_empty_environment_and_cannot_open_files() -> None:
     rego.warm_up()
     pool = rego._current_pool()
-    worker = pool.acquire()
+    worker = pool.acquire(5.0)
     try:
         pid = worker.process.pid
         with open(f"/proc/{pid}/environ", "rb") as environ:
@@ -358,6 +358,23 @@ def test_a_worker_killed_while_idle_is_replaced_without_failing_the_next_caller(
     outcome = evaluate(FLAGS_POLICY, run_input("failed"), **LIMITS)
     assert outcome.error is None
     assert Finding("run-succeeded", "the run did not succeed") in outcome.violations
+
+
+def test_a_caller_waits_for_a_free_worker_no_longer_than_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rego, "POOL_SIZE", 1)
+    rego.shutdown()
+    monkeypatch.setattr(rego, "_pool", None)
+    pool = rego._current_pool()
+    held = pool.acquire(5.0)
+    try:
+        started = time.monotonic()
+        outcome = evaluate(FLAGS_POLICY, {}, timeout_s=0.3, memory_bytes=LIMITS["memory_bytes"])
+        assert outcome.error == "every Rego worker stayed busy for 0.3 s; try again"
+        assert 0.25 < time.monotonic() - started < 2
+    finally:
+        pool.release(held, healthy=True)
+    assert evaluate(FLAGS_POLICY, run_input(), **LIMITS).error is None
+    rego.shutdown()  # this pool's worker, before the fixture's pool comes back
 
 
 def test_the_pool_serves_concurrent_callers() -> None:
