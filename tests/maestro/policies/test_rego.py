@@ -220,12 +220,13 @@ SLOW = HEAD + (
 
 
 def test_a_slow_module_is_stopped_at_the_limit_and_the_next_evaluation_works() -> None:
+    rego.warm_up()  # time the limit, not a worker's start
     started = time.monotonic()
     outcome = evaluate(SLOW, {}, timeout_s=0.5, memory_bytes=LIMITS["memory_bytes"])
     elapsed = time.monotonic() - started
     assert outcome.error == "the Rego evaluation exceeded its 0.5 s time limit and was stopped"
     assert outcome.violations == ()
-    assert elapsed < 3
+    assert 0.5 <= elapsed < 5
     assert evaluate(FLAGS_POLICY, run_input(), **LIMITS).error is None
 
 
