@@ -1,0 +1,1 @@
+"""Release policies: built-in rules, Rego modules, evaluation."""
