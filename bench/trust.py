@@ -68,9 +68,9 @@ def variants(args: argparse.Namespace) -> list[Variant]:
     return [
         Variant("base", args.base),
         Variant("step0", args.step0),
-        Variant("unaudited", ROOT, ("--unaudited",), "maestro-unaudited"),
-        Variant("shipped", ROOT),
-        Variant("token", ROOT, ("--token",)),
+        Variant("unaudited", args.tree, ("--unaudited",), "maestro-unaudited"),
+        Variant("shipped", args.tree),
+        Variant("token", args.tree, ("--token",)),
     ]
 
 
@@ -210,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", default="sqlite,postgres")
     p.add_argument("--base", type=Path, default=ROOT.parent / "wt" / "base")
     p.add_argument("--step0", type=Path, default=ROOT.parent / "wt" / "step0")
+    p.add_argument("--tree", type=Path, default=ROOT, help="the build measured as unaudited/shipped/token")
     p.add_argument("--only-variants", default="", help="comma list (default: all five)")
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma list (default: all six)")
     p.add_argument("--workdir", type=Path, default=BENCH_DIR / ".work-trust")
