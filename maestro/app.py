@@ -37,6 +37,8 @@ from maestro.environment import BadSetting
 from maestro.limits import HeadLimits
 from maestro.logs import configure_logging
 from maestro.packs import router as packs_router
+from maestro.policy_assignments import router as assignments_router
+from maestro.policy_registry import router as policies_router
 from maestro.runs import router as runs_router
 from maestro.services.intelgraph import IntelGraph, IntelGraphLimits
 from maestro.services.parsing import ParseBudget, Parser
@@ -142,6 +144,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         health,
         tenancy_router,
         audit_router,
+        policies_router,
+        assignments_router,
     ):
         app.include_router(module.router)
     root.install_docs(app)

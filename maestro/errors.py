@@ -10,6 +10,8 @@ same class, so a caller catches ``RunNotFound`` whichever side it is on.
      │    ├── ContentNotFound           404 content_not_found
      │    ├── TrustedKeyNotFound        404 trusted_key_not_found
      │    ├── TokenNotFound             404 token_not_found
+     │    ├── PolicyNotFound            404 policy_not_found
+     │    ├── PolicyAssignmentNotFound  404 policy_assignment_not_found
      │    └── TenantNotFound            404 tenant_not_found
      ├── Unauthorized                   401 unauthorized
      ├── Forbidden                      403 forbidden
@@ -124,6 +126,16 @@ class TrustedKeyNotFound(NotFound):
 class TokenNotFound(NotFound):
     code = "token_not_found"
     default_detail = "Token not found"
+
+
+class PolicyNotFound(NotFound):
+    code = "policy_not_found"
+    default_detail = "Policy not found"
+
+
+class PolicyAssignmentNotFound(NotFound):
+    code = "policy_assignment_not_found"
+    default_detail = "Policy assignment not found"
 
 
 class TenantNotFound(NotFound):

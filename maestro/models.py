@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -466,11 +466,73 @@ class ReleaseGateDetails(BaseModel):
     )
 
 
+class Severity(StrEnum):
+    """What a failing rule does to the verdict: ``blocking`` fails the gate, ``advisory`` only reports."""
+
+    BLOCKING = "blocking"
+    ADVISORY = "advisory"
+
+
+class RuleStatus(StrEnum):
+    """``warning``: a rule that failed but is not in force yet (``effective_on``) or a Rego
+    warning; ``waived``: a failure an active waiver covers; ``skipped``: a rule that could not
+    be judged because what it needs did not answer (e.g. its Rego module failed)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    WARNING = "warning"
+    WAIVED = "waived"
+    SKIPPED = "skipped"
+
+
+class WaiverInfo(BaseModel):
+    """Who waived a rule, why, and until when."""
+
+    by: str
+    reason: str
+    until: datetime
+
+
+class RuleResult(BaseModel):
+    rule: str
+    status: RuleStatus
+    severity: Severity
+    message: str
+    evidence: list[str] = Field(
+        default_factory=list, description="Ids of the artifacts (or upstream runs) the result rests on."
+    )
+    effective_on: date | None = Field(
+        default=None, description="Before this date (UTC) a failure is reported as a warning."
+    )
+    waiver: WaiverInfo | None = None
+
+
+class PolicyRef(BaseModel):
+    """The policy version a verdict was reached under. Built-in policies that no one stored
+    have ids ``builtin:<name>``."""
+
+    id: str
+    name: str
+    version: int
+    digest: str = Field(description="sha256:<hex> of the version's canonical content.")
+
+
 class ReleaseGateResult(BaseModel):
+    """The seed's four fields, then how the verdict was reached: the policy, one result per
+    rule, the instant judged and the digest of the canonical input document."""
+
     run_id: str
     passed: bool
     message: str
     details: ReleaseGateDetails
+    policy: PolicyRef | None = None
+    results: list[RuleResult] = Field(default_factory=list)
+    evaluated_at: datetime | None = Field(
+        default=None, description="The instant the rules were judged at: now, or the request's as_of."
+    )
+    input_digest: str | None = Field(
+        default=None, description="sha256:<hex> of the canonical input document (docs/policies.md)."
+    )
 
 
 class ArtifactCompliance(BaseModel):

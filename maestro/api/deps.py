@@ -16,6 +16,8 @@ from maestro.errors import (
     ArtifactNotFound,
     DisclosurePackNotFound,
     NotFound,
+    PolicyAssignmentNotFound,
+    PolicyNotFound,
     RunNotFound,
     TrustedKeyNotFound,
 )
@@ -39,6 +41,8 @@ _NOT_FOUND: dict[str, type[NotFound]] = {
     "artifact_id": ArtifactNotFound,
     "pack_id": DisclosurePackNotFound,
     "key_id": TrustedKeyNotFound,
+    "policy_id": PolicyNotFound,
+    "assignment_id": PolicyAssignmentNotFound,
 }
 
 

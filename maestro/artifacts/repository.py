@@ -56,8 +56,26 @@ class ArtifactFlagsRecord:
     content_digest: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ArtifactFactsRecord:
+    """What a release policy reads: the flags, and the bounded view of the evidence."""
+
+    id: str
+    kind: str
+    created_at: datetime
+    sbom_present: bool
+    slsa_provenance_present: bool
+    risk_assessment_present: bool
+    verified_sbom: bool
+    verified_slsa_provenance: bool
+    verified_risk_assessment: bool
+    content_digest: str | None
+    evidence: dict[str, Any] | None
+
+
 ARTIFACT_COLUMNS = columns_of(artifacts_t, ArtifactRecord)
 _FLAGS = columns_of(artifacts_t, ArtifactFlagsRecord)
+_FACTS = columns_of(artifacts_t, ArtifactFactsRecord)
 
 
 def mine(scope: Scope) -> ColumnElement[bool]:
@@ -94,6 +112,13 @@ def artifact_flags_of_run(scope: Scope, run_id: str) -> list[ArtifactFlagsRecord
     stmt = select(*_FLAGS).where(mine(scope), artifacts_t.c.run_id == run_id)
     stmt = stmt.order_by(artifacts_t.c.created_at, artifacts_t.c.id)
     return many(ArtifactFlagsRecord, scope.session.execute(stmt))
+
+
+def artifact_facts_of_run(scope: Scope, run_id: str) -> list[ArtifactFactsRecord]:
+    """From the (run_id, created_at, id) index order."""
+    stmt = select(*_FACTS).where(mine(scope), artifacts_t.c.run_id == run_id)
+    stmt = stmt.order_by(artifacts_t.c.created_at, artifacts_t.c.id)
+    return many(ArtifactFactsRecord, scope.session.execute(stmt))
 
 
 def artifact_run_ids(scope: Scope, artifact_ids: Sequence[str]) -> dict[str, str]:

@@ -26,6 +26,9 @@ from maestro.models import (
 from maestro.pagination import Cursor, Page, PositionCursor
 from maestro.platform.scope import Scope
 from maestro.platform.uow import UnitOfWork
+from maestro.policies import facts
+from maestro.policies.document import ArtifactFacts, DeclaredFlags
+from maestro.policies.document import VerifiedFlags as FactVerified
 from maestro.runs import service as run_service
 from maestro.services.rows import artifact_from_row, flags_from_row
 from maestro.storage import evidence_views as views_store
@@ -63,6 +66,36 @@ _NO_CONTENT: dict[str, Any] = {
 def flags_of_run(scope: Scope, run_id: str) -> list[ArtifactFlags]:
     """What the release gate reads of each of the run's artifacts, oldest first."""
     return [flags_from_row(r) for r in repository.artifact_flags_of_run(scope, run_id)]
+
+
+def policy_facts_of_run(scope: Scope, run_id: str) -> list[ArtifactFacts]:
+    """What release policies read of each of the run's artifacts, oldest first: the full
+    evidence detail where the stored view shortened the summary (``facts.needs_detail``)."""
+    out = []
+    for r in repository.artifact_facts_of_run(scope, run_id):
+        evidence = r.evidence
+        if evidence is not None and facts.needs_detail(evidence):
+            evidence = views_store.evidence_detail(scope.session, r.id) or evidence
+        out.append(
+            ArtifactFacts.model_construct(
+                id=r.id,
+                kind=ArtifactKind(r.kind),
+                created_at=r.created_at,
+                content_digest=r.content_digest,
+                declared=DeclaredFlags.model_construct(
+                    sbom_present=r.sbom_present,
+                    slsa_provenance_present=r.slsa_provenance_present,
+                    risk_assessment_present=r.risk_assessment_present,
+                ),
+                verified=FactVerified.model_construct(
+                    sbom=r.verified_sbom,
+                    slsa_provenance=r.verified_slsa_provenance,
+                    risk_assessment=r.verified_risk_assessment,
+                ),
+                evidence=facts.evidence_facts(evidence) if evidence is not None else None,
+            )
+        )
+    return out
 
 
 def artifact_run_ids(scope: Scope, artifact_ids: list[str]) -> dict[str, str]:

@@ -351,4 +351,5 @@ class IdempotencyKeyRow(Base):
 # The tenancy (tenants, api_tokens) and audit tables share this metadata; imported
 # last because they subclass Base.
 from maestro.db import audit_tables as _audit_tables  # noqa: E402, F401
+from maestro.db import policy_tables as _policy_tables  # noqa: E402, F401
 from maestro.db import tenancy_tables  # noqa: E402, F401

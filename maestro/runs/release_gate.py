@@ -1,26 +1,74 @@
-"""The release gate and the run manifest, read in one transaction each."""
+"""The release gate and the run manifest, read in one transaction each.
+
+The gate evaluates the run's input document (``maestro.policies.document``) under the
+policy assigned to the run (``maestro.policy_assignments.service``: the built-in
+``seed-default`` unless the tenant assigned another), or under ``policy`` when the
+caller names one; ``as_of`` judges rules (their versions and ``effective_on`` dates)
+as they stood at that instant.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from maestro.artifacts import service as artifact_service
-from maestro.checks import compliance_report, evaluate_release_gate
+from maestro.checks import compliance_report
 from maestro.errors import RunNotFound
 from maestro.models import ReleaseGateResult, RunManifest, RunStatus
 from maestro.packs import service as pack_service
 from maestro.pagination import DEFAULT_LIMIT, Cursor, Order, Page
 from maestro.platform.uow import UnitOfWork
+from maestro.policies import builtins, document, engine
+from maestro.policies.document import RunFacts
+from maestro.policies.rego_port import default_evaluator
+from maestro.policy_assignments import service as assignment_service
+from maestro.policy_registry import service as policy_service
 from maestro.runs import repository
+from maestro.runs.repository import RunRecord
 from maestro.services.rows import run_from_row
 
 
-def release_gate(uow: UnitOfWork, run_id: str) -> ReleaseGateResult:
+@dataclass(frozen=True, slots=True)
+class GateRequest:
+    """``policy`` (an id, ``builtin:<name>``) and ``version`` override the assignment."""
+
+    policy: str | None = None
+    version: int | None = None
+    as_of: datetime | None = None
+
+
+def _run_facts(row: RunRecord) -> RunFacts:
+    return RunFacts.model_construct(
+        id=row.id,
+        name=row.name,
+        owner=row.owner,
+        status=RunStatus(row.status),
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        metadata=row.metadata,
+    )
+
+
+def evaluate(uow: UnitOfWork, row: RunRecord, request: GateRequest) -> ReleaseGateResult:
+    at = request.as_of or uow.now
+    doc = document.build(_run_facts(row), artifact_service.policy_facts_of_run(uow, row.id), [], at)
+    resolved = assignment_service.resolve(uow, row.owner, row.metadata)
+    if request.policy is not None:
+        spec = policy_service.spec_in_force(uow, request.policy, request.version, at)
+    elif resolved.assignment is not None:
+        assigned = resolved.assignment
+        spec = policy_service.spec_in_force(uow, assigned.policy_id, assigned.policy_version, at)
+    else:
+        spec = builtins.SEED_DEFAULT
+    return engine.evaluate(spec, doc, tenant_severity=resolved.tenant_severity, rego=default_evaluator())
+
+
+def release_gate(uow: UnitOfWork, run_id: str, request: GateRequest | None = None) -> ReleaseGateResult:
     row = repository.get_run(uow, run_id)
     if row is None:
         raise RunNotFound()
-    flags = artifact_service.flags_of_run(uow, run_id)
-    return evaluate_release_gate(run_id, RunStatus(row.status), flags)
+    return evaluate(uow, row, request or GateRequest())
 
 
 MANIFEST_PACKS = 20
@@ -58,6 +106,6 @@ def manifest(
         disclosure_pack=packs[-1] if packs else None,
         disclosure_packs=packs,
         compliance_report=report,
-        release_gate=evaluate_release_gate(run_id, RunStatus(row.status), flags),
+        release_gate=evaluate(uow, row, GateRequest()),
     )
     return ManifestPage(result, artifacts_after, packs_after)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
 from maestro.api.deps import IntelGraphDep, PageDep, UowDep
 from maestro.api.responses import json_response, page_response
-from maestro.errors import PreconditionFailed
+from maestro.errors import PreconditionFailed, ValidationFailed
 from maestro.models import (
     ErrorBody,
     LineageDirection,
@@ -21,6 +23,7 @@ from maestro.models import (
     RunStatus,
     RunUpdate,
     Timestamp,
+    parse_timestamp,
 )
 from maestro.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Cursor
 from maestro.platform.uow import UnitOfWork
@@ -45,6 +48,18 @@ def _parse_if_match(value: str | None) -> list[int] | None:
     if not versions:
         raise PreconditionFailed("If-Match does not name an ETag this server issued")
     return versions
+
+
+def _parse_as_of(value: str) -> datetime:
+    """A date means its first instant in UTC; anything else must be an RFC 3339 timestamp."""
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(), UTC)
+        return parse_timestamp(value)
+    except (ValueError, PydanticCustomError) as exc:
+        raise ValidationFailed.for_field(
+            "as_of", f"must be a date (YYYY-MM-DD) or an RFC 3339 timestamp ({exc})"
+        ) from None
 
 
 def _matches_none(header: str, tag: str) -> bool:
@@ -168,9 +183,34 @@ def get_run_manifest(
 
 
 @router.get("/{run_id}/release-gate", response_model=ReleaseGateResult, responses=_ERRORS)
-def check_release_gate(run_id: str, uow: UowDep) -> Response:
-    result = gate_service.release_gate(uow, run_id)
-    return json_response(result)
+def check_release_gate(
+    run_id: str,
+    uow: UowDep,
+    policy: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="Evaluate under this policy (an id, or builtin:<name>) instead of the assigned one.",
+        ),
+    ] = None,
+    policy_version: Annotated[
+        int | None, Query(ge=1, description="With policy: this version instead of the newest in force.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="Judge rules (versions, effective_on dates) as they stood at this instant: "
+            "an RFC 3339 timestamp, or a date (YYYY-MM-DD, its start in UTC).",
+        ),
+    ] = None,
+) -> Response:
+    """The verdict, each rule's result, the policy version and the input digest."""
+    if policy_version is not None and policy is None:
+        raise ValidationFailed.for_field("policy_version", "needs policy")
+    moment = _parse_as_of(as_of) if as_of is not None else None
+    request = gate_service.GateRequest(policy=policy, version=policy_version, as_of=moment)
+    return json_response(gate_service.release_gate(uow, run_id, request))
 
 
 @router.get("/{run_id}/lineage", response_model=RunLineage, responses=_ERRORS)

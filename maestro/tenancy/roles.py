@@ -88,6 +88,15 @@ ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("GET", "/maestro/trusted-keys"): V,
     ("GET", "/maestro/trusted-keys/{key_id}"): V,
     ("DELETE", "/maestro/trusted-keys/{key_id}"): A,
+    # release policies: anyone may read what judges a release; changing it is an admin's decision
+    ("POST", "/maestro/policies"): A,
+    ("GET", "/maestro/policies"): V,
+    ("GET", "/maestro/policies/{policy_id}"): V,
+    ("GET", "/maestro/policies/{policy_id}/versions"): V,
+    ("POST", "/maestro/policy-assignments"): A,
+    ("GET", "/maestro/policy-assignments"): V,
+    ("GET", "/maestro/policy-assignments/{assignment_id}"): V,
+    ("DELETE", "/maestro/policy-assignments/{assignment_id}"): A,
     # tokens and tenants
     ("POST", "/maestro/tokens"): A,
     ("GET", "/maestro/tokens"): A,

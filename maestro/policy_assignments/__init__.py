@@ -1,0 +1,1 @@
+"""Which policy judges which runs (``/maestro/policy-assignments``)."""

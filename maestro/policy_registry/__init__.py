@@ -1,0 +1,1 @@
+"""Policies: named, versioned, immutable rule sets per tenant (``/maestro/policies``)."""
