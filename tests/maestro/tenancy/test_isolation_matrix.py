@@ -30,6 +30,7 @@ from fastapi.testclient import TestClient
 
 from maestro.db.engine import Database
 from maestro.tenancy.roles import ROUTE_ROLES
+from tests.maestro.tenancy.helpers import bearer
 from tests.maestro.tenancy.world import IDEMPOTENCY_KEY, SHARED_COMPONENT, World, build_world, new_pem
 
 READ, WRITE, LIST, CREATE, OWN_LOG, GLOBAL, SYSTEM = (
@@ -191,9 +192,7 @@ class Matrix:
             "packs": get("/maestro/disclosure-packs").json(),
             "keys": get("/maestro/trusted-keys").json(),
             "tokens": tokens,
-            "viewer works": self.client.get(
-                "/maestro/runs", headers=_bearer(self.b.viewer_token.token)
-            ).status_code,
+            "viewer works": self.client.get("/maestro/runs", headers=bearer(self.b.viewer_token)).status_code,
         }
 
     def on_b(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -203,10 +202,6 @@ class Matrix:
         self.b_last = self.b_state()
         assert self.b_last == before, f"{method} {url} by another tenant changed B"
         return response
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture(scope="module")
