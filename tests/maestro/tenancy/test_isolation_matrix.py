@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -30,7 +29,7 @@ from fastapi.testclient import TestClient
 
 from maestro.db.engine import Database
 from maestro.tenancy.roles import ROUTE_ROLES
-from tests.maestro.tenancy.helpers import bearer
+from tests.maestro.tenancy.leak_scan import Matrix, checkpoint
 from tests.maestro.tenancy.world import IDEMPOTENCY_KEY, SHARED_COMPONENT, World, build_world, new_pem
 
 READ, WRITE, LIST, CREATE, OWN_LOG, GLOBAL, SYSTEM = (
@@ -146,78 +145,15 @@ def _name(route: tuple[str, str]) -> str:
     return f"{route[0]} {route[1]}"
 
 
-@dataclass
-class Matrix:
-    """Tenant A (``a``) asking about tenant B's (``b``) objects through one client, with
-    every answer A gets scanned for B's data."""
-
-    client: TestClient
-    a: World
-    b: World
-    b_secrets: set[str]
-    # B's state after the last of A's requests on it: the state before the next one (B
-    # itself only reads), so a change by anyone in between fails too.
-    b_last: dict[str, Any] | None = None
-
-    def as_a(self, method: str, url: str, *, derived: str = "", **kwargs: Any) -> httpx.Response:
-        """A's request; ``derived``: what A's answer may show because A sent its source."""
-        headers = {**self.a.admin, **kwargs.pop("headers", {})}
-        response = self.client.request(method, url, headers=headers, **kwargs)
-        self.scan(response, sent=f"{url} {kwargs!r} {headers!r} {derived}")
-        return response
-
-    def scan(self, response: httpx.Response, sent: str) -> None:
-        """None of B's ids or strings in A's answer, body or headers (unless A sent it)."""
-        seen = response.text + " " + " ".join(f"{k}: {v}" for k, v in response.headers.items())
-        leaked = sorted(s for s in self.b_secrets if s in seen and s not in sent)
-        assert leaked == [], (
-            f"{response.request.method} {response.request.url} leaked {leaked}: {seen[:2000]}"
-        )
-
-    def b_state(self) -> dict[str, Any]:
-        """B's audit head and everything B owns, as B sees it."""
-
-        def get(url: str) -> httpx.Response:
-            return self.client.get(url, headers=self.b.admin)
-
-        checkpoint = get("/maestro/audit/checkpoint").text
-        tokens = [{k: v for k, v in t.items() if k != "last_used_at"} for t in get("/maestro/tokens").json()]
-        runs = get("/maestro/runs").json()
-        return {
-            "checkpoint": checkpoint,
-            "runs": runs,
-            "etag": get(f"/maestro/runs/{self.b.runs[0]['id']}").headers["etag"],
-            "artifacts": get("/maestro/artifacts").json(),
-            "content": [get(f"/maestro/artifacts/{x['id']}/content").content for x in self.b.artifacts],
-            "packs": get("/maestro/disclosure-packs").json(),
-            "keys": get("/maestro/trusted-keys").json(),
-            "tokens": tokens,
-            "viewer works": self.client.get("/maestro/runs", headers=bearer(self.b.viewer_token)).status_code,
-        }
-
-    def on_b(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """A's request on B's objects: B's log and objects are the same after it."""
-        before = self.b_last or self.b_state()
-        response = self.as_a(method, url, **kwargs)
-        self.b_last = self.b_state()
-        assert self.b_last == before, f"{method} {url} by another tenant changed B"
-        return response
-
-
 @pytest.fixture(scope="module")
 def matrix(module_client: TestClient, module_store: Database) -> Matrix:
     a = build_world(module_client, module_store, "alpha")
     # B's log is the longer one (by more than A's requests here add to A's), and B used an
     # Idempotency-Key that A then tries.
     b = build_world(module_client, module_store, "beta", extra_runs=15, idempotency_key=IDEMPOTENCY_KEY)
-    root = _checkpoint(module_client, b)
+    root = checkpoint(module_client, b)
     secrets = b.secrets() | {root["root_hash"], root["note"].splitlines()[2], "/audit/beta"}
     return Matrix(module_client, a, b, secrets)
-
-
-def _checkpoint(client: TestClient, world: World) -> dict[str, Any]:
-    headers = {**world.admin, "Accept": "application/json"}
-    return dict(client.get("/maestro/audit/checkpoint", headers=headers).json())
 
 
 def _absent() -> str:
@@ -466,7 +402,7 @@ def test_global_answers_are_the_same_for_every_tenant(route: tuple[str, str], ma
 
 def _own_log_requests(m: Matrix) -> dict[str, list[tuple[str, dict[str, Any]]]]:
     """Requests on A's log that name sizes and indexes only B's log has."""
-    a_size, b_size = _checkpoint(m.client, m.a)["size"], _checkpoint(m.client, m.b)["size"]
+    a_size, b_size = checkpoint(m.client, m.a)["size"], checkpoint(m.client, m.b)["size"]
     assert a_size < b_size
     return {
         "/maestro/audit/checkpoint": [("application/json", {}), ("text/plain", {})],
@@ -486,8 +422,8 @@ def _own_log_requests(m: Matrix) -> dict[str, list[tuple[str, dict[str, Any]]]]:
 def test_the_audit_log_answers_from_the_callers_own_log(route: tuple[str, str], matrix: Matrix) -> None:
     """A size only B's log has is answered as a size no log has: nothing says B's is that long."""
     a_size, b_size = (
-        _checkpoint(matrix.client, matrix.a)["size"],
-        _checkpoint(matrix.client, matrix.b)["size"],
+        checkpoint(matrix.client, matrix.a)["size"],
+        checkpoint(matrix.client, matrix.b)["size"],
     )
     for accept, params in _own_log_requests(matrix)[route[1]]:
         response = matrix.on_b("GET", route[1], params=params, headers={"Accept": accept})
