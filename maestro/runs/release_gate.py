@@ -20,7 +20,7 @@ from maestro.packs import service as pack_service
 from maestro.pagination import DEFAULT_LIMIT, Cursor, Order, Page
 from maestro.platform.uow import UnitOfWork
 from maestro.policies import builtins, document, engine
-from maestro.policies.document import RunFacts
+from maestro.policies.document import RunFacts, UpstreamRun
 from maestro.policies.rego_port import default_evaluator
 from maestro.policy_assignments import service as assignment_service
 from maestro.policy_registry import service as policy_service
@@ -50,6 +50,20 @@ def _run_facts(row: RunRecord) -> RunFacts:
     )
 
 
+def _upstream(uow: UnitOfWork, run_id: str) -> list[UpstreamRun]:
+    """The runs this one depends on, each with its newest recorded verdict (recorded as
+    its inputs change, so it is current; a run never evaluated counts as not passed)."""
+    return [
+        UpstreamRun.model_construct(
+            id=u.id,
+            status=RunStatus(u.status),
+            gate_passed=bool(u.gate_passed),
+            policy_digest=u.policy_digest,
+        )
+        for u in repository.upstream_of(uow, run_id)
+    ]
+
+
 def evaluate(uow: UnitOfWork, row: RunRecord, request: GateRequest) -> ReleaseGateResult:
     return evaluate_with_input(uow, row, request)[1]
 
@@ -59,7 +73,9 @@ def evaluate_with_input(
 ) -> tuple[document.InputDocument, ReleaseGateResult]:
     """The input document and the verdict on it (the recorder keeps both digests)."""
     at = request.as_of or uow.now
-    doc = document.build(_run_facts(row), artifact_service.policy_facts_of_run(uow, row.id), [], at)
+    doc = document.build(
+        _run_facts(row), artifact_service.policy_facts_of_run(uow, row.id), _upstream(uow, row.id), at
+    )
     resolved = assignment_service.resolve(uow, row.owner, row.metadata)
     if request.policy is not None:
         spec = policy_service.spec_in_force(uow, request.policy, request.version, at)

@@ -6,7 +6,8 @@ judges every run (a policy, an assignment, a waiver, a trusted key) re-evaluates
 of the tenant's runs, in chunks. The cursor (``gate_cursors``) moves past a batch of
 events only after its evaluations are recorded, so a crash repeats work (recorded at
 most once, by outcome) and never skips it. The evaluator's own ``gate.evaluated``
-events are not inputs.
+events re-evaluate the runs that depend on that run (their input holds its verdict), so a
+verdict travels down the lineage one recorded hop at a time.
 
 It runs in each server process beside the audit sequencer, which wakes it after every
 pass; ``follow_all`` is also what tests and CLI maintenance call directly.
@@ -21,9 +22,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import DBAPIError
 
+from maestro.audit import sequencer
 from maestro.audit.signing_key import Signer
 from maestro.db.engine import Database
 from maestro.platform.uow import DetachedScope
+from maestro.runs import repository as run_repository
 from maestro.verdicts import repository, service
 from maestro.verdicts.repository import LoggedChange
 
@@ -31,6 +34,7 @@ log = logging.getLogger("maestro.gates")
 
 BATCH = 500  # audit events read per step
 CHUNK = 200  # runs evaluated per read transaction
+MAX_HOPS = 52  # lineage is at most 50 deep (maestro.runs.lineage): a read catches up past it
 TENANT_WIDE = ("policy.", "policy_version.", "policy_assignment.", "waiver.", "trusted_key.")
 
 
@@ -42,8 +46,12 @@ def _targets(scope: DetachedScope, changes: list[LoggedChange]) -> tuple[list[st
     """The runs a batch of changes touched, or (…, True) when every run is touched."""
     runs: set[str] = set()
     artifacts: set[str] = set()
+    judged: set[str] = set()
     for change in changes:
-        if change.action == service.ACTION or change.object_id is None:
+        if change.object_id is None:
+            continue
+        if change.action == service.ACTION:  # a run's verdict was recorded: its dependants read it
+            judged.add(change.object_id)
             continue
         if change.action.startswith(TENANT_WIDE):
             return [], True
@@ -52,6 +60,7 @@ def _targets(scope: DetachedScope, changes: list[LoggedChange]) -> tuple[list[st
         elif change.object_type == "artifact":
             artifacts.add(change.object_id)
     runs |= repository.runs_of_artifacts(scope, artifacts)
+    runs |= set(run_repository.dependants_of(scope, judged))
     return repository.existing_runs(scope, runs), False
 
 
@@ -83,6 +92,16 @@ def follow_tenant(
         with db.write() as session:
             if not repository.advance_cursor(session, tenant_id, start, changes[-1].index + 1):
                 return recorded  # another evaluator took this batch; it goes on from there
+
+
+def catch_up(db: Database, signer: Signer, tenant_id: str) -> None:
+    """Evaluate every change the tenant committed so far, down the whole lineage: a read
+    of recorded verdicts calls it first, so a client reads the effect of its own writes.
+    Each recorded hop queues an event that reaches the log on the next integration."""
+    for _ in range(MAX_HOPS):
+        sequencer.integrate_now(db, tenant_id)
+        if not follow_tenant(db, signer, tenant_id):
+            return
 
 
 def follow_all(db: Database, signer: Signer, *, clock: Callable[[], datetime] = _now) -> int:

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request, Response
 
 from maestro.api.deps import PageDep, UowDep
 from maestro.api.responses import page_response
-from maestro.audit import sequencer
 from maestro.audit.router import state_signer
 from maestro.models import ErrorBody, GateEvaluation
 from maestro.verdicts import follower, service
@@ -22,8 +21,6 @@ router = APIRouter(prefix="/maestro/runs", tags=["runs"])
 def list_gate_evaluations(request: Request, run_id: str, uow: UowDep, page: PageDep) -> Response:
     """Each evaluation whose verdict or input differed from the one before, with its signed
     VSA. Changes committed before this request are evaluated first (read your writes)."""
-    db = uow.db
-    sequencer.integrate_now(db, uow.tenant_id)
-    follower.follow_tenant(db, state_signer(request.app.state), uow.tenant_id)
+    follower.catch_up(uow.db, state_signer(request.app.state), uow.tenant_id)
     items, after = service.list_evaluations(uow, run_id, page)
     return page_response(request, items, GateEvaluation, after)

@@ -172,3 +172,40 @@ def service_now() -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def test_an_upstream_verdict_travels_down_the_lineage(
+    client: TestClient,
+    make_run: Callable[..., dict[str, Any]],
+    make_artifact: Callable[..., dict[str, Any]],
+) -> None:
+    client.app.state.gate_follower.stop()  # type: ignore[attr-defined]  # reads alone must catch up
+    client.app.state.audit_sequencer.stop()  # type: ignore[attr-defined]
+    body = {
+        "name": "chained",
+        "kind": "builtin",
+        "builtin": "seed-default",
+        "rules": [{"rule": "upstream-gates-passed"}],
+    }
+    policy = client.post("/maestro/policies", json=body)
+    assert policy.status_code == 201, policy.text
+    assert (
+        client.post("/maestro/policy-assignments", json={"policy_id": policy.json()["id"]}).status_code == 201
+    )
+    build = make_run(name="build", status="succeeded")
+    deploy = make_run(name="deploy", status="succeeded", depends_on=[build["id"]])
+    make_artifact(deploy["id"], "sbom", **ALL)
+
+    def upstream_rule(run_id: str) -> str:
+        newest = _evaluations(client, run_id)[0]["result"]["results"]
+        return next(r["status"] for r in newest if r["rule"] == "upstream-gates-passed")
+
+    assert upstream_rule(deploy["id"]) == "failed"
+    assert client.get(f"/maestro/runs/{deploy['id']}/release-gate").json()["passed"] is False
+    make_artifact(build["id"], "sbom", **ALL)  # build now passes; deploy learns it from the log
+    assert upstream_rule(deploy["id"]) == "passed"  # one read catches up down the lineage
+    assert _evaluations(client, build["id"])[0]["passed"] is True
+    newest = _evaluations(client, deploy["id"])
+    assert newest[0]["passed"] is True
+    assert newest[0]["trigger"].startswith("gate.evaluated@")
+    assert client.get(f"/maestro/runs/{deploy['id']}/release-gate").json()["passed"] is True
