@@ -209,3 +209,20 @@ def test_an_upstream_verdict_travels_down_the_lineage(
     assert newest[0]["passed"] is True
     assert newest[0]["trigger"].startswith("gate.evaluated@")
     assert client.get(f"/maestro/runs/{deploy['id']}/release-gate").json()["passed"] is True
+
+
+def test_the_sdk_pages_recorded_verdicts(
+    client: TestClient,
+    make_run: Callable[..., dict[str, Any]],
+    make_artifact: Callable[..., dict[str, Any]],
+) -> None:
+    from maestro.client import MaestroClient
+
+    run = make_run(status="succeeded")
+    with MaestroClient(http=client, backoff=0) as sdk:
+        assert [e.passed for e in sdk.gate_evaluations(run["id"])] == [False]
+        make_artifact(run["id"], "sbom", **ALL)
+        recorded = list(sdk.gate_evaluations(run["id"], page_size=1))  # two pages of one
+    assert [e.passed for e in recorded] == [True, False]
+    assert recorded[0].result.policy is not None
+    assert recorded[0].vsa["payloadType"] == statement.PAYLOAD_TYPE
