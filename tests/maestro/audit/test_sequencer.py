@@ -166,6 +166,7 @@ def test_an_event_the_sequencer_could_not_build_is_refused_when_queued(maestro_s
 def test_a_write_is_in_the_log_it_reads_back_at_once(client: TestClient) -> None:
     """A log read integrates its tenant first: no waiting for the background pass."""
     client.app.state.audit_sequencer.stop()  # type: ignore[attr-defined]  # only the read may integrate
+    client.app.state.gate_follower.stop()  # type: ignore[attr-defined]  # it would add gate.evaluated events
     run = client.post("/maestro/runs", json={"name": "n", "owner": "o"}).json()
     events = client.get("/maestro/audit", params={"object_id": run["id"]}).json()
     assert [e["event"]["action"] for e in events] == ["run.create"]

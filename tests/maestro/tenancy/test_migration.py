@@ -30,6 +30,7 @@ def test_rows_survive_down_and_up_and_belong_to_default(
     before = _counts(maestro_store)
     assert all(before.values()), before
     client.app.state.audit_sequencer.stop()  # nothing may write while the schema changes underneath
+    client.app.state.gate_follower.stop()
     migrate.downgrade(maestro_store.engine, "0005")
     assert _counts(maestro_store) == before
     migrate.upgrade(maestro_store.engine)
