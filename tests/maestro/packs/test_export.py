@@ -299,3 +299,44 @@ def test_an_untouched_repack_still_verifies(exported: Path, keys_json: Path, tmp
     """The rewrite helper alone changes nothing the verifier checks: each tamper above is its edit."""
     same = archives.rewrite(exported, tmp_path / "same.tar.gz", lambda m: None)
     assert _problems(same, keys_json) == []
+
+
+@pytest.mark.only(backend="sqlite", blob_backend="s3")
+def test_an_export_from_s3_blobs_verifies(
+    settings: Settings, maestro_store: Database, blob_settings: dict[str, Any], tmp_path: Path
+) -> None:
+    from maestro.app import create_app
+
+    s3_settings = settings.model_copy(update=blob_settings)
+    with TestClient(create_app(s3_settings, database=maestro_store)) as s3_client:
+        pack = archives.make_pack(s3_client)
+        path = archives.export(s3_client, pack["id"], tmp_path / "s3.tar.gz")
+        keys = parse_keys(s3_client.get("/maestro/keys").content)
+    verdict = verify(path, keys)
+    assert verdict.ok, verdict.problems
+    assert (
+        archives.members(path)[f"artifacts/{pack['artifact_ids'][0]}/sbom.json"]
+        == archives.BLOBS["sbom.json"]
+    )
+
+
+def test_the_sdk_and_cli_export_to_a_file(
+    client: TestClient, pack: dict[str, Any], keys_json: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from maestro.client import MaestroClient
+    from maestro.errors import DisclosurePackNotFound
+    from tests.maestro.test_cli_support import wire
+
+    with MaestroClient("http://testserver", http=client) as sdk:
+        path = sdk.export_pack(pack["id"], tmp_path / "sdk.tar.gz")
+        assert verify(path, parse_keys(keys_json.read_bytes())).ok
+        with pytest.raises(DisclosurePackNotFound):
+            sdk.export_pack("nope", tmp_path / "nope.tar.gz")
+        assert not (tmp_path / "nope.tar.gz").exists()
+    mcli = wire(client, monkeypatch, tmp_path)
+    out = tmp_path / "cli.tar.gz"
+    assert (
+        f"exported pack {pack['id']} to {out}"
+        in mcli.ok("packs", "export", pack["id"], "-o", str(out)).stdout
+    )
+    mcli.ok("pack", "verify", str(out), "--key", str(keys_json))
