@@ -85,7 +85,12 @@ def export_pack(
 
 @app.command("verify")
 def verify_pack(
-    archive: Annotated[Path, typer.Argument(metavar="FILE", help="A pack from `maestro packs export`.")],
+    archive: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE", help="A pack from `maestro packs export`.", exists=True, dir_okay=False
+        ),
+    ],
     key: Annotated[
         list[Path],
         typer.Option(help="The server's public key: a PEM, or the JSON of GET /maestro/keys (repeatable)."),

@@ -11,7 +11,11 @@ attestation.dsse.json            in-toto Statement over every file above, DSSE-s
 
 from __future__ import annotations
 
+import hashlib
 import re
+from typing import Any
+
+import rfc8785
 
 FORMAT = "maestro-disclosure-pack/1"
 EVENTS_FORMAT = "maestro-pack-audit/1"
@@ -40,3 +44,8 @@ def artifact_member(artifact_id: str, path_or_uri: str) -> str:
     if not artifact_id or _UNSAFE.search(artifact_id) or artifact_id.strip(".") == "":
         raise ValueError(f"artifact id {artifact_id!r} cannot name an archive member")
     return f"artifacts/{artifact_id}/{safe_filename(path_or_uri)}"
+
+
+def gate_digest(answer: Any) -> str:
+    """The sha256 (hex) of a gate answer's RFC 8785 bytes: the VSA's subject digest."""
+    return hashlib.sha256(rfc8785.dumps(answer)).hexdigest()

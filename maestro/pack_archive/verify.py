@@ -17,14 +17,12 @@ Pure and offline. Checks, each problem reported with the file it is about:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -109,6 +107,7 @@ def verify(
         return verdict
     try:
         verdict.pack_id, verdict.run_id = str(manifest["pack"]["id"]), str(manifest["run"]["id"])
+        _consistent(manifest, verdict)
         _blobs(contents, manifest, verdict)
         _gate(manifest, keys, verdict)
         _audit(contents, manifest, keys, verdict)
@@ -152,6 +151,17 @@ def _files(contents: reader.Contents, keys: Sequence[Ed25519PublicKey], verdict:
     verdict.files = len(present)
 
 
+def _consistent(manifest: dict[str, Any], verdict: Verdict) -> None:
+    """The manifest's parts describe one pack: its run, and exactly its artifacts."""
+    if manifest["pack"]["run_id"] != verdict.run_id:
+        verdict.problems.append(
+            f"{layout.MANIFEST}: the pack is of run {manifest['pack']['run_id']!r}, not {verdict.run_id!r}"
+        )
+    listed = [entry["artifact"]["id"] for entry in manifest["artifacts"]]
+    if listed != manifest["pack"]["artifact_ids"]:
+        verdict.problems.append(f"{layout.MANIFEST}: the artifacts listed are not the pack's artifact_ids")
+
+
 def _blobs(contents: reader.Contents, manifest: dict[str, Any], verdict: Verdict) -> None:
     for entry in manifest["artifacts"]:
         file, digest = entry.get("file"), entry.get("sha256")
@@ -164,11 +174,6 @@ def _blobs(contents: reader.Contents, manifest: dict[str, Any], verdict: Verdict
             )
 
 
-def gate_digest(answer: Any) -> str:
-    """The sha256 (hex) of a gate answer's RFC 8785 bytes: the VSA's subject digest."""
-    return hashlib.sha256(rfc8785.dumps(answer)).hexdigest()
-
-
 def _gate(manifest: dict[str, Any], keys: Sequence[Ed25519PublicKey], verdict: Verdict) -> None:
     answer, run_id, where = manifest["release_gate"], verdict.run_id, f"{layout.MANIFEST}: release_gate_vsa"
     verdict.gate_passed = bool(answer["passed"])
@@ -179,7 +184,7 @@ def _gate(manifest: dict[str, Any], keys: Sequence[Ed25519PublicKey], verdict: V
         verdict.problems.append(f"{where}: {exc}")
         return
     subject = {s.name: s.digest.get("sha256") for s in reading.subjects}.get(layout.GATE_SUBJECT + run_id)
-    if subject != gate_digest(answer):
+    if subject != layout.gate_digest(answer):
         verdict.problems.append(
             f"{where}: the VSA was signed for another release gate answer than the manifest's"
         )

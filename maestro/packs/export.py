@@ -13,6 +13,7 @@ The export is a read: like every other read it records no audit event.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,18 +25,23 @@ from maestro.attestations import dsse_sign, statement, vsa
 from maestro.audit import repository as audit_repository
 from maestro.audit.event import format_at
 from maestro.audit.signing_key import Signer
-from maestro.blobs.base import BlobStore
-from maestro.errors import ContentCorrupt
+from maestro.blobs.base import BlobMissing, BlobStore
 from maestro.models import Artifact, ReleaseGateResult
 from maestro.pack_archive import layout
-from maestro.pack_archive.verify import gate_digest
-from maestro.pack_archive.writer import TarGzWriter, chunks_of
+from maestro.pack_archive.writer import MemberTooLong, TarGzWriter, chunks_of
 from maestro.packs import service as pack_service
 from maestro.platform.uow import UnitOfWork
 from maestro.runs import service as run_service
 from maestro.runs.release_gate import release_gate
 
 CHUNK = 1 << 20
+log = logging.getLogger("maestro.blobs")
+
+
+class ExportAborted(RuntimeError):
+    """The archive could not be finished after its first bytes were sent (a blob changed
+    or vanished): the response is cut short, which the client sees as a broken archive.
+    Not a MaestroError: no error body can follow a started response."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +73,7 @@ def _json(doc: Any) -> bytes:
 
 def _gate_vsa(signer: Signer, gate: ReleaseGateResult, artifacts: list[Artifact], at: str) -> dict[str, Any]:
     answer = gate.model_dump(mode="json")
-    subjects = [statement.Subject(layout.GATE_SUBJECT + gate.run_id, {"sha256": gate_digest(answer)})]
+    subjects = [statement.Subject(layout.GATE_SUBJECT + gate.run_id, {"sha256": layout.gate_digest(answer)})]
     subjects += [
         statement.Subject(f"artifacts/{a.id}", {"sha256": a.content.digest.removeprefix("sha256:")})
         for a in artifacts
@@ -176,13 +182,21 @@ def stream(plan: ExportPlan, blobs: BlobStore, signer: Signer) -> Iterator[bytes
     writer = TarGzWriter(plan.mtime)
     yield writer.member(layout.MANIFEST, plan.manifest)
     for blob in plan.blobs:
-        yield from chunks_of(writer, blob.name, blob.size, _blob_chunks(blobs, blob))
+        try:
+            yield from chunks_of(writer, blob.name, blob.size, _blob_chunks(blobs, blob))
+        except (BlobMissing, MemberTooLong) as exc:
+            raise _aborted(plan, blob, f"the stored blob is missing or of another size ({exc})") from exc
         if f"sha256:{writer.digests[-1][1]}" != blob.digest:
-            raise ContentCorrupt(f"blob {blob.digest} of {blob.name} no longer matches its digest")
+            raise _aborted(plan, blob, "the stored blob no longer matches its digest")
     yield writer.member(layout.CHECKPOINT, plan.checkpoint)
     yield writer.member(layout.EVENTS, plan.events)
     yield writer.member(layout.ATTESTATION, _attestation(plan, writer.digests, signer))
     yield writer.close()
+
+
+def _aborted(plan: ExportPlan, blob: BlobFile, why: str) -> ExportAborted:
+    log.error("pack export aborted", extra={"pack_id": plan.pack_id, "digest": blob.digest, "why": why})
+    return ExportAborted(f"export of pack {plan.pack_id} aborted at {blob.name}: {why}")
 
 
 def _attestation(plan: ExportPlan, digests: list[tuple[str, str]], signer: Signer) -> bytes:

@@ -340,3 +340,51 @@ def test_the_sdk_and_cli_export_to_a_file(
         in mcli.ok("packs", "export", pack["id"], "-o", str(out)).stdout
     )
     mcli.ok("pack", "verify", str(out), "--key", str(keys_json))
+
+
+@pytest.mark.only(backend="sqlite")
+def test_a_corrupted_blob_never_gets_signed(
+    client: TestClient,
+    pack: dict[str, Any],
+    keys_json: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A blob changed in the store ends the stream early: no attestation vouches for it."""
+    store = client.app.state.blobs  # type: ignore[attr-defined]
+    artifact = client.get(f"/maestro/artifacts/{pack['artifact_ids'][1]}").json()
+    path = store.local_path(artifact["content"]["digest"])
+    data = bytearray(path.read_bytes())
+    data[0] ^= 1
+    path.write_bytes(bytes(data))
+    response = client.get(f"/maestro/disclosure-packs/{pack['id']}/export")
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(response.content)
+    problems = _problems(broken, keys_json)
+    assert problems
+    assert problems[0].startswith("archive refused: not a readable tar.gz")
+    assert any("pack export aborted" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.only(backend="sqlite")
+def test_a_manifest_must_describe_one_pack(
+    exported: Path, keys_json: Path, settings: Settings, tmp_path: Path
+) -> None:
+    def drop_artifact(doc: Any) -> None:
+        doc["artifacts"].pop()
+
+    bad = archives.rewrite(
+        exported,
+        tmp_path / "bad.tar.gz",
+        lambda m: _edit_json(m, layout.MANIFEST, drop_artifact),
+        archives.server_key(settings.data_dir),
+    )
+    assert "manifest.json: the artifacts listed are not the pack's artifact_ids" in _problems(bad, keys_json)
+
+
+def test_verify_refuses_a_missing_file(tmp_path: Path, keys_json: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["pack", "verify", str(tmp_path / "none.tar.gz"), "--key", str(keys_json)]
+    )
+    assert result.exit_code == 2
+    assert "does not exist" in result.output

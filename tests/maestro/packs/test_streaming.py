@@ -16,8 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from maestro.audit.signing_key import Signer
-from maestro.errors import ContentCorrupt
-from maestro.packs.export import BlobFile, ExportPlan, stream
+from maestro.packs.export import BlobFile, ExportAborted, ExportPlan, stream
 
 SIZE = 4 << 20
 
@@ -93,6 +92,6 @@ def test_a_blob_that_changed_in_the_store_breaks_the_stream(tmp_path: Path) -> N
     data = bytearray(path.read_bytes())
     data[0] ^= 1
     path.write_bytes(bytes(data))
-    with pytest.raises(ContentCorrupt, match="no longer matches its digest"):
+    with pytest.raises(ExportAborted, match="blob no longer matches its digest"):
         for _ in stream(plan, store, SIGNER):  # type: ignore[arg-type]
             pass
