@@ -149,3 +149,22 @@ def consistency_proof(session: Session, tenant_id: str, old_size: int, size: int
 
 def leaf_hash(session: Session, tenant_id: str, index: int) -> bytes:
     return _hashes(session, tenant_id, [(0, index)])[(0, index)]
+
+
+def events_about(
+    session: Session, tenant_id: str, objects: Iterable[tuple[str, str]], below: int
+) -> list[StoredEvent]:
+    """The tenant's events about any of ``objects`` (type, id) with index below ``below``,
+    in log order; one index range per object (``tenant_id, object_type, object_id, idx``)."""
+    wanted = sorted(set(objects))
+    found: list[StoredEvent] = []
+    for start in range(0, len(wanted), 200):
+        rows = session.execute(
+            select(AuditEventRow.idx, AuditEventRow.leaf_hash, AuditEventRow.canonical).where(
+                AuditEventRow.tenant_id == tenant_id,
+                tuple_(AuditEventRow.object_type, AuditEventRow.object_id).in_(wanted[start : start + 200]),
+                AuditEventRow.idx < below,
+            )
+        ).all()
+        found += [StoredEvent(idx, leaf, orjson.loads(text)) for idx, leaf, text in rows]
+    return sorted(found, key=lambda e: e.index)

@@ -31,6 +31,7 @@ class MaestroGroup(LazyGroup):
         "runs": Entry("maestro.cli.runs", "app", "Runs: create, inspect, update and finish them."),
         "artifacts": Entry("maestro.cli.artifacts", "app", "Artifacts: evidence attached to a run."),
         "packs": Entry("maestro.cli.packs", "app", "Disclosure packs: a run's summary and artifact list."),
+        "pack": Entry("maestro.cli.packs", "pack_app", "Export a disclosure pack, verify one offline."),
         "manifest": Entry(
             "maestro.cli.manifest",
             "show_manifest",

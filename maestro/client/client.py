@@ -12,6 +12,7 @@ import mimetypes
 import os
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode
@@ -331,6 +332,26 @@ class MaestroClient(PolicyCalls, TenancyCalls):
             limit=limit,
             page_size=page_size,
         )
+
+    def export_pack(self, pack_id: str, path: str | os.PathLike[str]) -> Path:
+        """Stream the pack's archive (tar.gz) to ``path``; return the path.
+
+        Written through a temporary sibling renamed into place once the stream ended
+        cleanly, so an interrupted export never leaves a file that looks complete.
+        Check it offline with ``maestro pack verify``."""
+        response = self._transport.send(
+            Call("GET", _path("disclosure-packs", pack_id, "export")), stream=True
+        )
+        try:
+            streams.write_whole(response.iter_bytes(streams.CHUNK), Path(path))
+        except httpx.TransportError as exc:
+            raise DependencyUnavailable(
+                f"cannot reach Maestro at {self._transport.http.base_url}: export of pack {pack_id} "
+                f"interrupted ({type(exc).__name__}: {exc})"
+            ) from exc
+        finally:
+            response.close()
+        return Path(path)
 
     def manifest(self, run_id: str) -> RunManifest:
         return decode(RunManifest, self._get(_path("runs", run_id, "manifest")))

@@ -148,3 +148,17 @@ def _copy(chunks: Iterable[bytes], file: BinaryIO) -> str:
 def _check(actual: str, expected: str) -> None:
     if actual != expected:
         raise ContentCorrupt(f"Downloaded bytes hash to {actual}, but the server announced {expected}")
+
+
+def write_whole(chunks: Iterable[bytes], final: Path) -> None:
+    """Write ``chunks`` to a temporary sibling of ``final``, renamed into place only once
+    every chunk arrived (an error midway leaves nothing under ``final``)."""
+    partial = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        with open(partial, "wb") as file:
+            for chunk in chunks:
+                file.write(chunk)
+        os.replace(partial, final)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
-from maestro.api.deps import PageDep, UowDep
+from maestro.api.deps import BlobStoreDep, PageDep, UowDep
 from maestro.api.responses import json_response, page_response
+from maestro.audit.router import SignerDep, TenantDep
 from maestro.models import DisclosurePack, DisclosurePackCreate, ErrorBody
+from maestro.packs import export as pack_export
 from maestro.packs import service as pack_service
 
 router = APIRouter(prefix="/maestro/disclosure-packs", tags=["disclosure packs"])
@@ -36,3 +39,31 @@ def list_disclosure_packs(
 def get_disclosure_pack(pack_id: str, uow: UowDep) -> Response:
     pack = pack_service.get_pack(uow, pack_id)
     return json_response(pack)
+
+
+@router.get(
+    "/{pack_id}/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The pack as one tar.gz (streamed): manifest.json, the artifacts' blobs, "
+            "the audit events with inclusion proofs and their signed checkpoint, and "
+            "attestation.dsse.json signing every other file's sha256.",
+            "content": {"application/gzip": {}},
+        },
+        404: {"model": ErrorBody},
+        503: {"model": ErrorBody, "description": "The blob store is unavailable or busy."},
+    },
+)
+def export_disclosure_pack(
+    pack_id: str, uow: UowDep, _tenant: TenantDep, blobs: BlobStoreDep, signer: SignerDep
+) -> Response:
+    """Read everything the archive states, end the read, then stream the blobs through."""
+    plan = pack_export.prepare(uow, pack_id, signer)
+    headers = {
+        "Content-Disposition": f'attachment; filename="pack-{plan.pack_id}.tar.gz"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    return StreamingResponse(
+        pack_export.stream(plan, blobs, signer), 200, headers, media_type="application/gzip"
+    )

@@ -82,6 +82,8 @@ ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("POST", "/maestro/disclosure-packs"): W,
     ("GET", "/maestro/disclosure-packs"): V,
     ("GET", "/maestro/disclosure-packs/{pack_id}"): V,
+    # the export carries the pack's own audit events, never the rest of the tenant's log
+    ("GET", "/maestro/disclosure-packs/{pack_id}/export"): V,
     # the component index
     ("GET", "/maestro/components"): V,
     # trusted keys: anyone may see what is trusted; changing it is an admin's decision
