@@ -25,7 +25,6 @@ EVENTS = "audit/events.json"
 ATTESTATION = "attestation.dsse.json"
 PACK_PREDICATE = "https://maestro.dev/attestations/disclosure-pack/v1"
 GATE_SUBJECT = "release-gate/"  # + run id: the VSA's subject, digest of the gate answer
-POLICY_URI = "https://maestro.dev/policies/seed-default"
 PASSED_LEVEL = "MAESTRO_RELEASE_GATE_PASSED"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_NAME = 80

@@ -21,18 +21,20 @@ from typing import Any
 import orjson
 
 from maestro.artifacts import service as artifact_service
-from maestro.attestations import dsse_sign, statement, vsa
+from maestro.attestations import dsse_sign, statement
 from maestro.audit import repository as audit_repository
 from maestro.audit.event import format_at
 from maestro.audit.signing_key import Signer
 from maestro.blobs.base import BlobMissing, BlobStore
-from maestro.models import Artifact, ReleaseGateResult
+from maestro.models import Artifact
 from maestro.pack_archive import layout
 from maestro.pack_archive.writer import MemberTooLong, TarGzWriter, chunks_of
 from maestro.packs import service as pack_service
 from maestro.platform.uow import UnitOfWork
 from maestro.runs import service as run_service
-from maestro.runs.release_gate import release_gate
+from maestro.runs.release_gate import evaluate_current_or_missing
+from maestro.verdicts import attestation
+from maestro.verdicts import service as verdict_service
 
 CHUNK = 1 << 20
 log = logging.getLogger("maestro.blobs")
@@ -71,24 +73,27 @@ def _json(doc: Any) -> bytes:
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
 
 
-def _gate_vsa(signer: Signer, gate: ReleaseGateResult, artifacts: list[Artifact], at: str) -> dict[str, Any]:
-    answer = gate.model_dump(mode="json")
-    subjects = [statement.Subject(layout.GATE_SUBJECT + gate.run_id, {"sha256": layout.gate_digest(answer)})]
-    subjects += [
-        statement.Subject(f"artifacts/{a.id}", {"sha256": a.content.digest.removeprefix("sha256:")})
-        for a in artifacts
-        if a.content is not None
-    ]
-    summary = vsa.Summary(
-        verifier_id=f"https://{signer.base}/maestro",
-        time_verified=at,
-        resource_uri=f"https://{signer.base}/maestro/runs/{gate.run_id}",
-        policy_uri=layout.POLICY_URI,
-        passed=gate.passed,
-        verified_levels=(layout.PASSED_LEVEL,),
+def _current_gate(
+    uow: UnitOfWork, signer: Signer, run_id: str
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """The run's gate answer, its signed VSA, and which recorded evaluation they are (the
+    newest: its ``gate.evaluated`` event is among the archived ones). A run the evaluator
+    has not judged yet is evaluated and signed here (no recorded evaluation)."""
+    recorded = verdict_service.latest(uow, run_id)
+    if recorded is not None:
+        meta = {
+            "id": recorded.id,
+            "evaluated_at": recorded.result["evaluated_at"],
+            "trigger": recorded.trigger,
+        }
+        return recorded.result, recorded.vsa, meta
+    doc, result = evaluate_current_or_missing(uow, run_id)
+    answer = result.model_dump(mode="json")
+    artifacts = [(a.id, a.content_digest.removeprefix("sha256:")) for a in doc.artifacts if a.content_digest]
+    envelope = attestation.gate_vsa(
+        key=signer.private, key_id=signer.key_id, deployment=signer.base, answer=answer, artifacts=artifacts
     )
-    payload = vsa.build(subjects, summary).encode()
-    return dsse_sign.sign(statement.PAYLOAD_TYPE, payload, signer.private, signer.key_id)
+    return answer, envelope, None
 
 
 def _artifact_entry(artifact: Artifact) -> tuple[dict[str, Any], BlobFile | None]:
@@ -138,7 +143,7 @@ def prepare(uow: UnitOfWork, pack_id: str, signer: Signer) -> ExportPlan:
     pack = pack_service.get_pack(uow, pack_id)
     run, _ = run_service.get_run(uow, pack.run_id)
     artifacts = [artifact_service.get_artifact(uow, a) for a in pack.artifact_ids]
-    gate = release_gate(uow, pack.run_id)
+    gate, gate_vsa, evaluation = _current_gate(uow, signer, pack.run_id)
     at = format_at(uow.now)
     entries = [_artifact_entry(a) for a in artifacts]
     objects = {("disclosure_pack", pack.id), ("run", run.id)} | {("artifact", a.id) for a in artifacts}
@@ -150,8 +155,9 @@ def prepare(uow: UnitOfWork, pack_id: str, signer: Signer) -> ExportPlan:
         "pack": pack.model_dump(mode="json"),
         "run": run.model_dump(mode="json"),
         "artifacts": [entry for entry, _ in entries],
-        "release_gate": gate.model_dump(mode="json"),
-        "release_gate_vsa": _gate_vsa(signer, gate, artifacts, at),
+        "release_gate": gate,
+        "release_gate_vsa": gate_vsa,
+        "release_gate_evaluation": evaluation,
         "signing_key_id": signer.key_id,
         "audit": {"checkpoint": layout.CHECKPOINT, "events": layout.EVENTS},
     }

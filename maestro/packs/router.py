@@ -13,6 +13,7 @@ from maestro.audit.router import SignerDep, TenantDep
 from maestro.models import DisclosurePack, DisclosurePackCreate, ErrorBody
 from maestro.packs import export as pack_export
 from maestro.packs import service as pack_service
+from maestro.verdicts import follower
 
 router = APIRouter(prefix="/maestro/disclosure-packs", tags=["disclosure packs"])
 _ERRORS: dict[int | str, dict[str, object]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
@@ -58,7 +59,10 @@ def get_disclosure_pack(pack_id: str, uow: UowDep) -> Response:
 def export_disclosure_pack(
     pack_id: str, uow: UowDep, _tenant: TenantDep, blobs: BlobStoreDep, signer: SignerDep
 ) -> Response:
-    """Read everything the archive states, end the read, then stream the blobs through."""
+    """Read everything the archive states, end the read, then stream the blobs through.
+    The gate evaluator catches up first, so the archived verdict is the current one and
+    its ``gate.evaluated`` event is in the archived log."""
+    follower.catch_up(uow.db, signer, uow.tenant_id)
     plan = pack_export.prepare(uow, pack_id, signer)
     headers = {
         "Content-Disposition": f'attachment; filename="pack-{plan.pack_id}.tar.gz"',

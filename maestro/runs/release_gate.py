@@ -93,6 +93,16 @@ def evaluate_current(uow: UnitOfWork, run_id: str) -> tuple[document.InputDocume
     return None if row is None else evaluate_with_input(uow, row, GateRequest())
 
 
+def evaluate_current_or_missing(
+    uow: UnitOfWork, run_id: str
+) -> tuple[document.InputDocument, ReleaseGateResult]:
+    """As ``evaluate_current``; RunNotFound when the run does not exist."""
+    evaluated = evaluate_current(uow, run_id)
+    if evaluated is None:
+        raise RunNotFound()
+    return evaluated
+
+
 def release_gate(uow: UnitOfWork, run_id: str, request: GateRequest | None = None) -> ReleaseGateResult:
     row = repository.get_run(uow, run_id)
     if row is None:

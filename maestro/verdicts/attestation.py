@@ -9,22 +9,18 @@ Maestro URI and its digest. Signed as a DSSE envelope with the server's Ed25519 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from maestro.attestations import dsse_sign, statement, vsa
-
-GATE_SUBJECT = "release-gate/"
-PASSED_LEVEL = "MAESTRO_RELEASE_GATE_PASSED"
+from maestro.pack_archive.layout import GATE_SUBJECT, PASSED_LEVEL, gate_digest
 
 
 def answer_digest(answer: Mapping[str, Any]) -> str:
-    """Hex SHA-256 of a gate answer's RFC 8785 bytes."""
-    return hashlib.sha256(rfc8785.dumps(dict(answer))).hexdigest()
+    """Hex SHA-256 of a gate answer's RFC 8785 bytes (what ``maestro pack verify`` checks)."""
+    return gate_digest(dict(answer))
 
 
 def gate_vsa(

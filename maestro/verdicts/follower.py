@@ -90,8 +90,9 @@ def follow_tenant(
             for i in range(0, len(runs), CHUNK):
                 recorded += service.evaluate_runs(db, signer, tenant_id, runs[i : i + CHUNK], trigger, clock)
         with db.write() as session:
-            if not repository.advance_cursor(session, tenant_id, start, changes[-1].index + 1):
-                return recorded  # another evaluator took this batch; it goes on from there
+            # False: another evaluator (a replica, the background thread) moved the cursor
+            # past this batch first; either way go on from wherever it now stands
+            repository.advance_cursor(session, tenant_id, start, changes[-1].index + 1)
 
 
 def catch_up(db: Database, signer: Signer, tenant_id: str) -> None:
@@ -101,7 +102,8 @@ def catch_up(db: Database, signer: Signer, tenant_id: str) -> None:
     for _ in range(MAX_HOPS):
         sequencer.integrate_now(db, tenant_id)
         if not follow_tenant(db, signer, tenant_id):
-            return
+            break
+    sequencer.integrate_now(db, tenant_id)  # what a racing evaluator recorded meanwhile
 
 
 def follow_all(db: Database, signer: Signer, *, clock: Callable[[], datetime] = _now) -> int:

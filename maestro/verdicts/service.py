@@ -167,6 +167,13 @@ def _evaluation(record: EvaluationRecord) -> GateEvaluation:
     )
 
 
+def latest(uow: UnitOfWork, run_id: str) -> EvaluationRecord | None:
+    """The run's newest recorded evaluation as stored (its ``result`` is the exact JSON
+    the VSA's subject digest covers); current once the evaluator caught up."""
+    rows = repository.list_evaluations(uow, run_id, Page(limit=1))
+    return rows[0] if rows else None
+
+
 def list_evaluations(uow: UnitOfWork, run_id: str, page: Page) -> tuple[list[GateEvaluation], Cursor | None]:
     """A run's recorded evaluations, newest first."""
     if not run_service.run_exists(uow, run_id):

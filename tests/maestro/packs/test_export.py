@@ -81,7 +81,13 @@ def test_members_manifest_and_events(exported: Path, pack: dict[str, Any]) -> No
     events = json.loads(contents[layout.EVENTS])
     actions = [e["event"]["action"] for e in events["events"]]
     assert actions[0] == "run.create"
-    assert actions[-1] == "disclosure_pack.create"
+    requests = [a for a in actions if a != "gate.evaluated"]
+    assert requests[-1] == "disclosure_pack.create"
+    # the archived verdict is the newest recorded one, and its event is in the archived log
+    assert manifest["release_gate_evaluation"]["id"]
+    judged = [e["event"] for e in events["events"] if e["event"]["action"] == "gate.evaluated"]
+    assert judged[-1]["object"] == {"type": "run", "id": manifest["run"]["id"]}
+    assert judged[-1]["state_sha256"] == layout.gate_digest(manifest["release_gate"])
     assert all(e["event"]["tenant_id"] == "default" for e in events["events"])
 
 
