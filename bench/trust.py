@@ -9,9 +9,10 @@ exactly as it shipped. The builds:
 |---|---|---|
 | ``base`` | before issue 9 (``db733db``) | ``--base`` worktree |
 | ``step0`` | after the unit-of-work seam only (``dede07c``) | ``--step0`` worktree |
-| ``unaudited`` | this tree with audit recording off (``bench/unaudited_app.py``) | this tree |
-| ``shipped`` | this tree as shipped (local mode, audit on) | this tree |
-| ``token`` | this tree with an admin token on every request | this tree |
+| ``unaudited`` | the build with audit recording off (``bench/unaudited_app.py``) | ``--tree`` (default: this checkout) |
+| ``shipped`` | the build as shipped (local mode, audit on) | ``--tree`` |
+| ``token`` | the build with an admin token on every request | ``--tree`` |
+| ``head`` | this checkout, when ``--tree`` names another build | this checkout |
 
 Make the baseline worktrees once (each needs its own venv)::
 
@@ -70,7 +71,8 @@ def variants(args: argparse.Namespace) -> list[Variant]:
         Variant("step0", args.step0),
         Variant("unaudited", args.tree, ("--unaudited",), "maestro-unaudited"),
         Variant("shipped", args.tree),
-        Variant("token", args.tree, ("--token",)),
+        Variant("token", args.tree, ("--token",), "maestro-token"),
+        *([Variant("head", ROOT)] if args.tree.resolve() != ROOT else []),
     ]
 
 
