@@ -9,7 +9,7 @@ exactly as it shipped. The builds:
 |---|---|---|
 | ``base`` | before issue 9 (``db733db``) | ``--base`` worktree |
 | ``step0`` | after the unit-of-work seam only (``dede07c``) | ``--step0`` worktree |
-| ``unaudited`` | the build with audit recording off (``bench/unaudited_app.py``) | ``--tree`` (default: this checkout) |
+| ``unaudited`` | the build, audit recording off (``bench/unaudited_app.py``) | ``--tree`` (default: here) |
 | ``shipped`` | the build as shipped (local mode, audit on) | ``--tree`` |
 | ``token`` | the build with an admin token on every request | ``--tree`` |
 | ``head`` | this checkout, when ``--tree`` names another build | this checkout |
