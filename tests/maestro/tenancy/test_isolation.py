@@ -81,14 +81,24 @@ def test_a_pack_cannot_name_another_tenants_run_or_artifact(
 
 
 def test_each_tenants_audit_log_holds_its_own_changes(client: TestClient, tenants: dict[str, Any]) -> None:
+    run_id = tenants["run"]["id"]
+    settled = client.get(f"/maestro/runs/{run_id}/gate-evaluations", headers=tenants["alpha"])
+    assert settled.status_code == 200  # the gate evaluator has judged every change by now
     alpha = client.get("/maestro/audit", headers=tenants["alpha"]).json()
     actions = [item["event"]["action"] for item in alpha]
-    assert actions == ["run.create", "artifact.create", "disclosure_pack.create"]
-    assert alpha[0]["event"]["object"]["id"] == tenants["run"]["id"]
+    assert [a for a in actions if a != "gate.evaluated"] == [
+        "run.create",
+        "artifact.create",
+        "disclosure_pack.create",
+    ]
+    judged = [item["event"] for item in alpha if item["event"]["action"] == "gate.evaluated"]
+    assert judged
+    assert all(e["object"] == {"type": "run", "id": run_id} for e in judged)
+    assert alpha[0]["event"]["object"]["id"] == run_id
     assert all(item["event"]["tenant_id"] == "alpha" for item in alpha)
     assert client.get("/maestro/audit", headers=tenants["beta"]).json() == []
     checkpoint = client.get("/maestro/audit/checkpoint", headers=tenants["alpha"])
-    assert "/audit/alpha\n3\n" in checkpoint.text
+    assert f"/audit/alpha\n{len(alpha)}\n" in checkpoint.text
 
 
 def test_a_denied_request_is_audited_once_and_changes_nothing(
