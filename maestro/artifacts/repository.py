@@ -121,6 +121,17 @@ def artifact_facts_of_run(scope: Scope, run_id: str) -> list[ArtifactFactsRecord
     return many(ArtifactFactsRecord, scope.session.execute(stmt))
 
 
+def artifact_facts_of_runs(scope: Scope, run_ids: Sequence[str]) -> list[tuple[str, ArtifactFactsRecord]]:
+    """Each (run id, artifact) of ``run_ids`` in one query, each run's oldest first."""
+    stmt = select(artifacts_t.c.run_id, *_FACTS).where(mine(scope), artifacts_t.c.run_id.in_(run_ids))
+    stmt = stmt.order_by(artifacts_t.c.run_id, artifacts_t.c.created_at, artifacts_t.c.id)
+    out = []
+    for row in scope.session.execute(stmt):
+        run_id, *values = row
+        out.append((run_id, ArtifactFactsRecord(*values)))
+    return out
+
+
 def artifact_run_ids(scope: Scope, artifact_ids: Sequence[str]) -> dict[str, str]:
     """Map each existing id among ``artifact_ids`` to its run."""
     found: dict[str, str] = {}

@@ -86,3 +86,10 @@ def candidates(scope: Scope, owner: str) -> list[AssignmentRecord]:
         .order_by(t.created_at, t.id)
     )
     return many(AssignmentRecord, scope.session.execute(stmt))
+
+
+def all_assignments(scope: Scope) -> list[AssignmentRecord]:
+    """Every assignment of the tenant (at most ``MAX_ASSIGNMENTS``), oldest first."""
+    t = assignments_t.c
+    stmt = select(*_ASSIGNMENT).where(t.tenant_id == scope.tenant_id).order_by(t.created_at, t.id)
+    return many(AssignmentRecord, scope.session.execute(stmt))

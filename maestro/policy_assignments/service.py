@@ -15,6 +15,7 @@ assignment applies.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,3 +142,10 @@ def choose(candidates: list[AssignmentRecord], owner: str, metadata: dict[str, A
 
 def resolve(scope: Scope, owner: str, metadata: dict[str, Any]) -> Resolved:
     return choose(repository.candidates(scope, owner), owner, metadata)
+
+
+def resolver(scope: Scope) -> Callable[[str, dict[str, Any]], Resolved]:
+    """``resolve`` for many runs: the tenant's assignments read once, then chosen per run
+    (``choose`` ignores other owners' assignments, so every one can be offered)."""
+    every = repository.all_assignments(scope)
+    return lambda owner, metadata: choose(every, owner, metadata)

@@ -38,7 +38,7 @@ class GateRequest:
     as_of: datetime | None = None
 
 
-def _run_facts(row: RunRecord) -> RunFacts:
+def run_facts(row: RunRecord) -> RunFacts:
     return RunFacts.model_construct(
         id=row.id,
         name=row.name,
@@ -52,7 +52,7 @@ def _run_facts(row: RunRecord) -> RunFacts:
 
 def evaluate(uow: UnitOfWork, row: RunRecord, request: GateRequest) -> ReleaseGateResult:
     at = request.as_of or uow.now
-    doc = document.build(_run_facts(row), artifact_service.policy_facts_of_run(uow, row.id), [], at)
+    doc = document.build(run_facts(row), artifact_service.policy_facts_of_run(uow, row.id), [], at)
     resolved = assignment_service.resolve(uow, row.owner, row.metadata)
     if request.policy is not None:
         spec = policy_service.spec_in_force(uow, request.policy, request.version, at)
