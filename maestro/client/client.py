@@ -21,6 +21,7 @@ import httpx
 from maestro import __version__
 from maestro.client import environment, pages, streams
 from maestro.client.handle import RunHandle, default_owner
+from maestro.client.policies import PolicyCalls
 from maestro.client.retry import RetryPolicy
 from maestro.client.tenancy import TenancyCalls
 from maestro.client.transport import Call, Transport
@@ -32,7 +33,6 @@ from maestro.models import (
     ComponentMatch,
     DisclosurePack,
     DisclosurePackCreate,
-    ReleaseGateResult,
     Run,
     RunCreate,
     RunManifest,
@@ -64,7 +64,7 @@ def _path(*parts: str) -> str:
     return "/maestro/" + "/".join(quote(part, safe="") for part in parts)
 
 
-class MaestroClient(TenancyCalls):
+class MaestroClient(PolicyCalls, TenancyCalls):
     """A Maestro API client. ``base_url`` and ``token`` default to ``MAESTRO_URL`` and
     ``MAESTRO_TOKEN`` (an unusable value there raises ``maestro.environment.BadSetting``
     naming it); pass ``http`` to use a ready ``httpx.Client`` (a test client, a
@@ -332,9 +332,6 @@ class MaestroClient(TenancyCalls):
 
     def manifest(self, run_id: str) -> RunManifest:
         return decode(RunManifest, self._get(_path("runs", run_id, "manifest")))
-
-    def release_gate(self, run_id: str) -> ReleaseGateResult:
-        return decode(ReleaseGateResult, self._get(_path("runs", run_id, "release-gate")))
 
     # ------------------------------------------------ components and keys
 
