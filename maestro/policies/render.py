@@ -215,8 +215,8 @@ _ICONS = {
 
 def markdown_text(text: str) -> str:
     """``text`` safe inside one GFM table cell: special characters escaped, line breaks as
-    ``<br>`` (the only line break a cell can hold)."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    ``<br>`` (the only line break a cell can hold), control characters as ``\\uXXXX``."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", xml_text(text))
     return re.sub(r"\r\n|\r|\n", "<br>", escaped)
 
 
