@@ -173,7 +173,9 @@ def check_gate(
 ) -> None:
     """Check a run's release gate: exit 0 if it passes, 1 if it fails, 2 if no verdict could be had.
 
-    1 means the gate failed, and each failing reason is printed. 2 means the
+    The verdict is judged under the run's assigned policy (--policy names another)
+    and each rule's result is listed below it; --format json prints the API's JSON,
+    results included. 1 means the gate failed, and each failing reason is printed. 2 means the
     question went unanswered: a usage error, an unknown run (a mistyped id), a
     server that is unreachable or failing, or a token that is missing or
     refused (401/403); the cause is one line on stderr.

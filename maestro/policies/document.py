@@ -221,3 +221,10 @@ def facts_digest(document: InputDocument) -> str:
     data = document_json(document)
     data.pop("evaluated_at")
     return digest_of(canonical_json(data))
+
+
+def input_schema() -> dict[str, Any]:
+    """The JSON Schema of the input document (docs/policies.md shows it; a test keeps them equal)."""
+    schema = InputDocument.model_json_schema(by_alias=True, mode="serialization")
+    schema["$id"] = SCHEMA_ID
+    return schema
