@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,22 +70,27 @@ def flags_of_run(scope: Scope, run_id: str) -> list[ArtifactFlags]:
     return [flags_from_row(r) for r in repository.artifact_flags_of_run(scope, run_id)]
 
 
+@functools.cache
+def _declared(sbom: bool, slsa: bool, risk: bool) -> DeclaredFlags:
+    """One frozen instance per combination (eight in all): a dry-run builds tens of thousands."""
+    return DeclaredFlags.model_construct(
+        sbom_present=sbom, slsa_provenance_present=slsa, risk_assessment_present=risk
+    )
+
+
+@functools.cache
+def _verified(sbom: bool, slsa: bool, risk: bool) -> FactVerified:
+    return FactVerified.model_construct(sbom=sbom, slsa_provenance=slsa, risk_assessment=risk)
+
+
 def _policy_facts(r: repository.ArtifactFactsRecord, evidence: dict[str, Any] | None) -> ArtifactFacts:
     return ArtifactFacts.model_construct(
         id=r.id,
         kind=ArtifactKind(r.kind),
         created_at=r.created_at,
         content_digest=r.content_digest,
-        declared=DeclaredFlags.model_construct(
-            sbom_present=r.sbom_present,
-            slsa_provenance_present=r.slsa_provenance_present,
-            risk_assessment_present=r.risk_assessment_present,
-        ),
-        verified=FactVerified.model_construct(
-            sbom=r.verified_sbom,
-            slsa_provenance=r.verified_slsa_provenance,
-            risk_assessment=r.verified_risk_assessment,
-        ),
+        declared=_declared(r.sbom_present, r.slsa_provenance_present, r.risk_assessment_present),
+        verified=_verified(r.verified_sbom, r.verified_slsa_provenance, r.verified_risk_assessment),
         evidence=facts.evidence_facts(evidence) if evidence is not None else None,
     )
 

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from maestro.models import (
     Owner,
     PolicyRef,
-    ReleaseGateResult,
     RuleResult,
     RuleStatus,
     RunStatus,
@@ -141,13 +140,18 @@ def changed_rules(current: list[RuleResult], candidate: list[RuleResult]) -> lis
     return out
 
 
-def compare(current: ReleaseGateResult, candidate: ReleaseGateResult) -> ChangedRun | None:
-    """The run's entry in a dry-run, or None when both verdicts agree."""
-    if current.passed == candidate.passed or current.policy is None:
+def compare(
+    run_id: str, current_policy: PolicyRef, current: list[RuleResult], candidate: list[RuleResult]
+) -> ChangedRun | None:
+    """The run's entry in a dry-run (from each side's rule results, ``engine.rule_results``),
+    or None when both verdicts agree."""
+    now = not any(blocks(r) for r in current)
+    then = not any(blocks(r) for r in candidate)
+    if now == then:
         return None
     return ChangedRun(
-        run_id=current.run_id,
-        current=CurrentVerdict(passed=current.passed, policy=current.policy),
-        candidate=CandidateVerdict(passed=candidate.passed),
-        rules=changed_rules(current.results, candidate.results),
+        run_id=run_id,
+        current=CurrentVerdict(passed=now, policy=current_policy),
+        candidate=CandidateVerdict(passed=then),
+        rules=changed_rules(current, candidate),
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from maestro.artifacts import service as artifact_service
-from maestro.models import PolicyRef, ReleaseGateResult, RunStatus
+from maestro.models import PolicyRef, RuleResult, RunStatus
 from maestro.pagination import Cursor, Page
 from maestro.platform.scope import Scope
 from maestro.platform.uow import UnitOfWork
@@ -62,10 +62,8 @@ class _Judge:
             self.specs[key] = spec
         return spec
 
-    def evaluate(
-        self, spec: PolicySpec, doc: document.InputDocument, resolved: Resolved
-    ) -> ReleaseGateResult:
-        return engine.evaluate(spec, doc, tenant_severity=resolved.tenant_severity, rego=self.rego)
+    def results(self, spec: PolicySpec, doc: document.InputDocument, resolved: Resolved) -> list[RuleResult]:
+        return engine.rule_results(spec, doc, tenant_severity=resolved.tenant_severity, rego=self.rego)
 
     def judge(self, row: RunRecord, artifacts: list[document.ArtifactFacts]) -> ChangedRun | None:
         resolved = self.resolve(row.owner, row.metadata)
@@ -73,7 +71,9 @@ class _Judge:
         if spec.digest == self.candidate.digest:
             return None  # the same content judges the same input the same way
         doc = document.build(run_facts(row), artifacts, [], self.at)
-        return compare(self.evaluate(spec, doc, resolved), self.evaluate(self.candidate, doc, resolved))
+        ref = PolicyRef.model_construct(id=spec.id, name=spec.name, version=spec.version, digest=spec.digest)
+        now, then = self.results(spec, doc, resolved), self.results(self.candidate, doc, resolved)
+        return compare(row.id, ref, now, then)
 
 
 def _where(request: DryRunRequest) -> RunFilter:
