@@ -204,6 +204,9 @@ def junit(result: ReleaseGateResult) -> bytes:
 # Backslash-escaped in a table cell: GFM table pipes, emphasis, code, links, raw HTML,
 # strikethrough and entities, so a message renders as the text it is.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#!])")
+# CommonMark ends lines only at CR and LF; NEL and the Unicode separators end lines for
+# other readers (and Python's splitlines), so they are line breaks in a cell too.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _ICONS = {
     RuleStatus.PASSED: "✅",
     RuleStatus.FAILED: "❌",
@@ -217,7 +220,7 @@ def markdown_text(text: str) -> str:
     """``text`` safe inside one GFM table cell: special characters escaped, line breaks as
     ``<br>`` (the only line break a cell can hold), control characters as ``\\uXXXX``."""
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", xml_text(text))
-    return re.sub(r"\r\n|\r|\n", "<br>", escaped)
+    return _LINE_BREAK.sub("<br>", escaped)
 
 
 def _code(text: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -192,6 +192,7 @@ def test_markdown_has_the_verdict_the_policy_and_a_row_per_rule() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=60))
+@example("a\x85b\u2028c\u2029d\r\ne|f\\|g")
 def test_markdown_keeps_any_message_in_its_own_cell(message: str) -> None:
     text = render.markdown(result_of([rule("r", "failed", message=message)]))
     rows = [line for line in text.splitlines() if line.startswith("| r ")]
