@@ -101,7 +101,7 @@ def manifest(
     newest, packs_after = pack_service.list_packs(uow, Page(limit=MANIFEST_PACKS), run_id=run_id)
     packs = newest[::-1]
     result = RunManifest(
-        run=run_from_row(row),
+        run=run_from_row(row, repository.dependencies_of(uow, [run_id]).get(run_id)),
         artifacts=artifacts,
         disclosure_pack=packs[-1] if packs else None,
         disclosure_packs=packs,
