@@ -42,7 +42,9 @@ class MaestroGroup(LazyGroup):
             "Check a run's release gate: exit 0 if it passes, 1 if it fails, 2 if no verdict could be had.",
         ),
         "policies": Entry(
-            "maestro.cli.policies", "app", "Release policies: dry-run a candidate version over past runs."
+            "maestro.cli.policies",
+            "app",
+            "Release policies: create, version, list, assign and dry-run them.",
         ),
         "audit": Entry("maestro.cli.audit", "app", "Audit log: export it, verify an export offline."),
         "config": Entry(

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import Any, BinaryIO
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -36,6 +36,7 @@ from maestro.models import (
     DisclosurePackCreate,
     Run,
     RunCreate,
+    RunLineage,
     RunManifest,
     RunStatus,
     RunUpdate,
@@ -333,6 +334,13 @@ class MaestroClient(PolicyCalls, GateReportCalls, TenancyCalls):
 
     def manifest(self, run_id: str) -> RunManifest:
         return decode(RunManifest, self._get(_path("runs", run_id, "manifest")))
+
+    def lineage(self, run_id: str, *, direction: str = "up", depth: int = 10) -> RunLineage:
+        """The runs ``run_id`` depends on (``direction="up"``) or that depend on it
+        (``"down"``), within ``depth`` hops (1 to 50), nearest first; at most 1000, with
+        ``truncated`` set when there were more."""
+        query = urlencode({"direction": direction, "depth": depth})
+        return decode(RunLineage, self._get(f"{_path('runs', run_id, 'lineage')}?{query}"))
 
     # ------------------------------------------------ components and keys
 
