@@ -5,9 +5,11 @@ the policy each is judged by now (``release_gate.evaluate``'s choice: the assign
 It writes nothing. Its reads run in a read transaction of their own
 (``UnitOfWork.outside``), so the POST never takes SQLite's writer lock, and they are
 batched: runs a chunk at a time in the run list's order, each chunk's artifacts (and the
-full evidence details their stored views shortened) in one query each, the tenant's
-assignments once, each policy version once. A time budget bounds a request; what it did
-not reach is reported as ``truncated`` with a cursor to go on from.
+full evidence details their stored views shortened) and dependencies in one query each,
+the tenant's assignments once, each policy version once. Only a run that has upstream
+runs costs queries of its own: each upstream run is judged as the gate judges it. A
+time budget bounds a request; what it did not reach is reported as ``truncated`` with
+a cursor to go on from.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from maestro.policy_assignments import service as assignment_service
 from maestro.policy_assignments.service import Resolved
 from maestro.policy_registry import service as policy_service
 from maestro.runs import repository
-from maestro.runs.release_gate import run_facts
+from maestro.runs.release_gate import run_facts, upstream_of
 from maestro.runs.repository import RunFilter, RunRecord
 
 CHUNK = 500
@@ -65,12 +67,17 @@ class _Judge:
     def results(self, spec: PolicySpec, doc: document.InputDocument, resolved: Resolved) -> list[RuleResult]:
         return engine.rule_results(spec, doc, tenant_severity=resolved.tenant_severity, rego=self.rego)
 
-    def judge(self, row: RunRecord, artifacts: list[document.ArtifactFacts]) -> ChangedRun | None:
+    def judge(
+        self, row: RunRecord, artifacts: list[document.ArtifactFacts], dependencies: list[str]
+    ) -> ChangedRun | None:
         resolved = self.resolve(row.owner, row.metadata)
         spec = self.current_spec(resolved)
         if spec.digest == self.candidate.digest:
             return None  # the same content judges the same input the same way
-        doc = document.build(run_facts(row), artifacts, [], self.at)
+        # Upstream runs are judged under their own policies on both sides, as the gate's
+        # ?policy= does, each run with a memo of its own (the gate's bound is per read).
+        upstream = upstream_of(self.scope, row, self.at, {}, dependencies) if dependencies else []
+        doc = document.build(run_facts(row), artifacts, upstream, self.at)
         ref = PolicyRef.model_construct(id=spec.id, name=spec.name, version=spec.version, digest=spec.digest)
         now, then = self.results(spec, doc, resolved), self.results(self.candidate, doc, resolved)
         return compare(row.id, ref, now, then)
@@ -109,9 +116,11 @@ def dry_run(
             rows = rows[:take]
             if not rows:
                 break
-            artifacts = artifact_service.policy_facts_of_runs(scope, [r.id for r in rows])
+            ids = [r.id for r in rows]
+            artifacts = artifact_service.policy_facts_of_runs(scope, ids)
+            dependencies = repository.dependencies_of(scope, ids)
             for row in rows:
-                change = judge.judge(row, artifacts[row.id])
+                change = judge.judge(row, artifacts[row.id], dependencies.get(row.id, []))
                 if change is not None:
                     total += 1
                     if len(changed) < request.max_changed:

@@ -18,6 +18,7 @@ from maestro.errors import RunNotFound
 from maestro.models import ReleaseGateResult, RunManifest, RunStatus
 from maestro.packs import service as pack_service
 from maestro.pagination import DEFAULT_LIMIT, Cursor, Order, Page
+from maestro.platform.scope import Scope
 from maestro.platform.uow import UnitOfWork
 from maestro.policies import builtins, document, engine
 from maestro.policies.document import RunFacts, UpstreamRun
@@ -55,18 +56,27 @@ def run_facts(row: RunRecord) -> RunFacts:
 MAX_UPSTREAM = 100
 
 
-def _upstream(uow: UnitOfWork, row: RunRecord, at: datetime, verdicts: dict[str, bool]) -> list[UpstreamRun]:
-    """The run's direct dependencies with the verdicts of their own gates, each judged under
-    its own assigned policy at the same instant (``verdicts`` memoises them for one read;
-    lineage has no cycles, so the recursion ends)."""
+def upstream_of(
+    scope: Scope,
+    row: RunRecord,
+    at: datetime,
+    verdicts: dict[str, bool],
+    dependencies: list[str] | None = None,
+) -> list[UpstreamRun]:
+    """The run's direct dependencies (``dependencies`` when the caller read them already)
+    with the verdicts of their own gates, each judged under its own assigned policy at the
+    same instant (``verdicts`` memoises them for one read; lineage has no cycles, so the
+    recursion ends)."""
+    if dependencies is None:
+        dependencies = repository.dependencies_of(scope, [row.id]).get(row.id, [])
     out = []
-    for dep_id in repository.dependencies_of(uow, [row.id]).get(row.id, []):
-        dep = repository.get_run(uow, dep_id)
+    for dep_id in dependencies:
+        dep = repository.get_run(scope, dep_id)
         if dep is None:  # pragma: no cover - dependencies are deleted with their run
             continue
         if dep_id not in verdicts:
             judged = len(verdicts) < MAX_UPSTREAM
-            verdicts[dep_id] = judged and _judge(uow, dep, GateRequest(as_of=at), verdicts).passed
+            verdicts[dep_id] = judged and _judge(scope, dep, GateRequest(), at, verdicts).passed
         out.append(
             UpstreamRun.model_construct(id=dep_id, status=RunStatus(dep.status), gate_passed=verdicts[dep_id])
         )
@@ -74,17 +84,16 @@ def _upstream(uow: UnitOfWork, row: RunRecord, at: datetime, verdicts: dict[str,
 
 
 def _judge(
-    uow: UnitOfWork, row: RunRecord, request: GateRequest, verdicts: dict[str, bool]
+    scope: Scope, row: RunRecord, request: GateRequest, at: datetime, verdicts: dict[str, bool]
 ) -> ReleaseGateResult:
-    at = request.as_of or uow.now
-    artifacts = artifact_service.policy_facts_of_run(uow, row.id)
-    doc = document.build(run_facts(row), artifacts, _upstream(uow, row, at, verdicts), at)
-    resolved = assignment_service.resolve(uow, row.owner, row.metadata)
+    artifacts = artifact_service.policy_facts_of_run(scope, row.id)
+    doc = document.build(run_facts(row), artifacts, upstream_of(scope, row, at, verdicts), at)
+    resolved = assignment_service.resolve(scope, row.owner, row.metadata)
     if request.policy is not None:
-        spec = policy_service.spec_in_force(uow, request.policy, request.version, at)
+        spec = policy_service.spec_in_force(scope, request.policy, request.version, at)
     elif resolved.assignment is not None:
         assigned = resolved.assignment
-        spec = policy_service.spec_in_force(uow, assigned.policy_id, assigned.policy_version, at)
+        spec = policy_service.spec_in_force(scope, assigned.policy_id, assigned.policy_version, at)
     else:
         spec = builtins.SEED_DEFAULT
     return engine.evaluate(spec, doc, tenant_severity=resolved.tenant_severity, rego=default_evaluator())
@@ -92,7 +101,7 @@ def _judge(
 
 def evaluate(uow: UnitOfWork, row: RunRecord, request: GateRequest) -> ReleaseGateResult:
     """The run's verdict; its upstream runs' verdicts are part of its input."""
-    return _judge(uow, row, request, {})
+    return _judge(uow, row, request, request.as_of or uow.now, {})
 
 
 def release_gate(uow: UnitOfWork, run_id: str, request: GateRequest | None = None) -> ReleaseGateResult:

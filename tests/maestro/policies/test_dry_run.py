@@ -40,10 +40,13 @@ def make_run(
     owner: str = "o",
     metadata: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    depends_on: list[str] | None = None,
 ) -> str:
     """A run started a second after the previous one (the dry-run walks newest first)."""
     started = (T0 + timedelta(seconds=next(_clock))).isoformat()
     body = {"name": "n", "owner": owner, "status": status, "started_at": started, "metadata": metadata or {}}
+    if depends_on:
+        body["depends_on"] = depends_on
     response = client.post("/maestro/runs", json=body, headers=headers)
     assert response.status_code == 201, response.text
     run_id = str(response.json()["id"])
@@ -186,6 +189,20 @@ def test_errors_name_the_field(client: TestClient) -> None:
     assert dry_run(client, "no-such-policy", status=404)["error"] == "policy_not_found"
 
 
+def test_upstream_runs_are_judged_under_their_own_policy(client: TestClient) -> None:
+    """verified-evidence requires passing upstream gates: a passing run downstream of a
+    failing one changes under the candidate for that reason too."""
+    candidate = create_policy(client, VERIFIED)
+    failing = make_run(client, status="failed")
+    downstream = make_run(client, depends_on=[failing])
+    answer = dry_run(client, candidate["id"], {"filters": {"status": "succeeded"}})
+    [change] = answer["changed"]
+    assert change["run_id"] == downstream
+    rules = {r["rule"]: r for r in change["rules"]}
+    assert rules["upstream-gates-passed"]["candidate_status"] == "failed"
+    assert failing in rules["upstream-gates-passed"]["message"]
+
+
 def test_a_dry_run_writes_nothing(client: TestClient) -> None:
     candidate = create_policy(client, VERIFIED)
     make_run(client)
@@ -199,6 +216,7 @@ RUNS = st.lists(
         st.sampled_from(["succeeded", "failed", "running"]),
         st.booleans(),
         st.sampled_from(["a", "b", None]),
+        st.booleans(),  # depends on the run made before it
     ),
     min_size=1,
     max_size=6,
@@ -220,12 +238,15 @@ def test_dry_run_agrees_with_judging_each_run_one_by_one(client: TestClient) -> 
 
     @settings(max_examples=12, deadline=None)
     @given(RUNS, st.sampled_from(candidates))
-    def check(runs: list[tuple[str, bool, str | None]], candidate: str) -> None:
+    def check(runs: list[tuple[str, bool, str | None, bool]], candidate: str) -> None:
         owner = f"o-{uuid.uuid4().hex[:8]}"
-        ids = [
-            make_run(client, status=s, flags=f, owner=owner, metadata={"team": t} if t else {})
-            for s, f, t in runs
-        ]
+        ids: list[str] = []
+        for s, f, t, d in runs:
+            upstream = ids[-1:] if d else []
+            metadata = {"team": t} if t else {}
+            ids.append(
+                make_run(client, status=s, flags=f, owner=owner, metadata=metadata, depends_on=upstream)
+            )
         expected = {}
         for run_id in ids:
             now = client.get(f"/maestro/runs/{run_id}/release-gate").json()
