@@ -80,6 +80,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("GET", "/maestro/policies"): LIST,
     ("GET", "/maestro/policies/{policy_id}"): READ,
     ("GET", "/maestro/policies/{policy_id}/versions"): READ,
+    ("POST", "/maestro/policies/{policy_id}/dry-run"): WRITE,  # by id; writes nothing, but a POST
     ("POST", "/maestro/policy-assignments"): CREATE,
     ("GET", "/maestro/policy-assignments"): LIST,
     ("GET", "/maestro/policy-assignments/{assignment_id}"): READ,
@@ -108,6 +109,7 @@ WRITE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/maestro/trusted-keys/{key_id}"): {},
     ("DELETE", "/maestro/tokens/{token_id}"): {},
     ("DELETE", "/maestro/policy-assignments/{assignment_id}"): {},
+    ("POST", "/maestro/policies/{policy_id}/dry-run"): {"json": {}},
 }
 # For each list: (query parameter, the value it takes from a tenant's world).
 FILTERS: dict[tuple[str, str], list[tuple[str, Callable[[World], str]]]] = {

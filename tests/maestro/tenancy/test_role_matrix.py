@@ -167,6 +167,9 @@ REQUESTS: dict[tuple[str, str], Callable[[Setup], Call]] = {
     ("GET", "/maestro/policies/{policy_id}/versions"): lambda s: Call(
         f"/maestro/policies/{_policy(s)}/versions"
     ),
+    ("POST", "/maestro/policies/{policy_id}/dry-run"): lambda s: Call(
+        f"/maestro/policies/{_policy(s)}/dry-run", {"json": {"limit": 10}}
+    ),
     ("POST", "/maestro/policy-assignments"): lambda s: Call(
         "/maestro/policy-assignments",
         {"json": {"policy_id": _policy(s), "owner": f"o-{uuid.uuid4().hex[:12]}"}},
