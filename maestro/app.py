@@ -39,6 +39,7 @@ from maestro.limits import HeadLimits
 from maestro.logs import configure_logging
 from maestro.packs import router as packs_router
 from maestro.policy_assignments import router as assignments_router
+from maestro.policy_registry import dry_run_router
 from maestro.policy_registry import router as policies_router
 from maestro.runs import router as runs_router
 from maestro.services.intelgraph import IntelGraph, IntelGraphLimits
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         tenancy_router,
         audit_router,
         policies_router,
+        dry_run_router,
         assignments_router,
         verdicts_router,
     ):

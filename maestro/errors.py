@@ -16,6 +16,7 @@ same class, so a caller catches ``RunNotFound`` whichever side it is on.
      ├── Unauthorized                   401 unauthorized
      ├── Forbidden                      403 forbidden
      ├── ValidationFailed               422 validation_failed
+     ├── NotAcceptable                  406 not_acceptable
      ├── Conflict                       409 conflict
      │    └── InvalidTransition         409 invalid_transition
      ├── PreconditionFailed             412 precondition_failed
@@ -178,6 +179,24 @@ class ValidationFailed(MaestroError):
         return cls(f"{field}: {message}", errors=[{"field": field, "message": message, **extra}])
 
 
+class NotAcceptable(MaestroError):
+    """No representation the route has matches the request's ``Accept``; ``errors`` lists
+    the media types it can answer with."""
+
+    status_code = 406
+    code = "not_acceptable"
+    exit_code = 1
+    default_detail = "None of the media types in Accept can be produced"
+
+    @classmethod
+    def offering(cls, accept: str, supported: tuple[str, ...]) -> NotAcceptable:
+        listed = ", ".join(supported)
+        return cls(
+            f"Accept: {accept[:200]!r} names none of the supported media types: {listed}",
+            errors=[{"field": "Accept", "message": f"supported: {listed}", "supported": list(supported)}],
+        )
+
+
 class Conflict(MaestroError):
     status_code = 409
     code = "conflict"
@@ -259,6 +278,7 @@ _FALLBACK: tuple[type[MaestroError], ...] = (
     Unauthorized,
     Forbidden,
     ValidationFailed,
+    NotAcceptable,
     Conflict,
     PreconditionFailed,
     PayloadTooLarge,

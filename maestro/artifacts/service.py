@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -68,6 +70,31 @@ def flags_of_run(scope: Scope, run_id: str) -> list[ArtifactFlags]:
     return [flags_from_row(r) for r in repository.artifact_flags_of_run(scope, run_id)]
 
 
+@functools.cache
+def _declared(sbom: bool, slsa: bool, risk: bool) -> DeclaredFlags:
+    """One frozen instance per combination (eight in all): a dry-run builds tens of thousands."""
+    return DeclaredFlags.model_construct(
+        sbom_present=sbom, slsa_provenance_present=slsa, risk_assessment_present=risk
+    )
+
+
+@functools.cache
+def _verified(sbom: bool, slsa: bool, risk: bool) -> FactVerified:
+    return FactVerified.model_construct(sbom=sbom, slsa_provenance=slsa, risk_assessment=risk)
+
+
+def _policy_facts(r: repository.ArtifactFactsRecord, evidence: dict[str, Any] | None) -> ArtifactFacts:
+    return ArtifactFacts.model_construct(
+        id=r.id,
+        kind=ArtifactKind(r.kind),
+        created_at=r.created_at,
+        content_digest=r.content_digest,
+        declared=_declared(r.sbom_present, r.slsa_provenance_present, r.risk_assessment_present),
+        verified=_verified(r.verified_sbom, r.verified_slsa_provenance, r.verified_risk_assessment),
+        evidence=facts.evidence_facts(evidence) if evidence is not None else None,
+    )
+
+
 def policy_facts_of_run(scope: Scope, run_id: str) -> list[ArtifactFacts]:
     """What release policies read of each of the run's artifacts, oldest first: the full
     evidence detail where the stored view shortened the summary (``facts.needs_detail``)."""
@@ -76,25 +103,19 @@ def policy_facts_of_run(scope: Scope, run_id: str) -> list[ArtifactFacts]:
         evidence = r.evidence
         if evidence is not None and facts.needs_detail(evidence):
             evidence = views_store.evidence_detail(scope.session, r.id) or evidence
-        out.append(
-            ArtifactFacts.model_construct(
-                id=r.id,
-                kind=ArtifactKind(r.kind),
-                created_at=r.created_at,
-                content_digest=r.content_digest,
-                declared=DeclaredFlags.model_construct(
-                    sbom_present=r.sbom_present,
-                    slsa_provenance_present=r.slsa_provenance_present,
-                    risk_assessment_present=r.risk_assessment_present,
-                ),
-                verified=FactVerified.model_construct(
-                    sbom=r.verified_sbom,
-                    slsa_provenance=r.verified_slsa_provenance,
-                    risk_assessment=r.verified_risk_assessment,
-                ),
-                evidence=facts.evidence_facts(evidence) if evidence is not None else None,
-            )
-        )
+        out.append(_policy_facts(r, evidence))
+    return out
+
+
+def policy_facts_of_runs(scope: Scope, run_ids: Sequence[str]) -> dict[str, list[ArtifactFacts]]:
+    """``policy_facts_of_run`` for many runs in two queries (the artifacts, then the full
+    details the shortened views need), not one per run or per artifact."""
+    rows = repository.artifact_facts_of_runs(scope, run_ids)
+    wanted = [r.id for _, r in rows if r.evidence is not None and facts.needs_detail(r.evidence)]
+    details = views_store.evidence_details(scope.session, wanted)
+    out: dict[str, list[ArtifactFacts]] = {run_id: [] for run_id in run_ids}
+    for run_id, r in rows:
+        out[run_id].append(_policy_facts(r, details.get(r.id, r.evidence)))
     return out
 
 

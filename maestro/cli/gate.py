@@ -36,6 +36,18 @@ PASSED, FAILED = 0, 1
 class OutputFormat(StrEnum):
     HUMAN = "human"
     JSON = "json"
+    JUNIT = "junit"
+    MARKDOWN = "markdown"
+
+
+def report(result: ReleaseGateResult, output: OutputFormat) -> str:
+    """JUnit XML or Markdown from the result's lists, by the renderer the server uses for
+    ``Accept: application/xml`` / ``text/markdown`` (imported only when asked for)."""
+    from maestro.policies import render
+
+    if output is OutputFormat.JUNIT:
+        return render.junit(result).decode()
+    return render.markdown(result)
 
 
 def _moment(value: str | None) -> date | datetime | None:
@@ -147,7 +159,12 @@ def check_gate(
         typer.Option(metavar="WHEN", help="Judge the rules as they stood then (YYYY-MM-DD or RFC 3339)."),
     ] = None,
     output: Annotated[
-        OutputFormat, typer.Option("--format", help="human: a summary; json: the API's JSON.")
+        OutputFormat,
+        typer.Option(
+            "--format",
+            help="human: a summary; json: the API's JSON; junit: JUnit XML, one testcase per rule; "
+            "markdown: a summary for $GITHUB_STEP_SUMMARY.",
+        ),
     ] = OutputFormat.HUMAN,
     as_json: JsonFlag = False,
     quiet: Annotated[
@@ -163,9 +180,13 @@ def check_gate(
     server that is unreachable or failing, or a token that is missing or
     refused (401/403); the cause is one line on stderr.
     """
+    if as_json and output not in (OutputFormat.HUMAN, OutputFormat.JSON):
+        raise typer.BadParameter(f"use --json or --format {output.value}, not both", param_hint="--json")
     mode = mode_of(as_json or output is OutputFormat.JSON, quiet)
     result = fetch_verdict(ctx, run_id, wait, interval, policy, policy_version, as_of)
-    if mode is Mode.JSON:
+    if mode is Mode.HUMAN and output in (OutputFormat.JUNIT, OutputFormat.MARKDOWN):
+        typer.echo(report(result, output), nl=False)
+    elif mode is Mode.JSON:
         typer.echo(result.model_dump_json())
     elif mode is Mode.HUMAN:
         console().print(verdict_view(result))

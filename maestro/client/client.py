@@ -21,6 +21,7 @@ import httpx
 
 from maestro import __version__
 from maestro.client import environment, pages, streams
+from maestro.client.gate_reports import GateReportCalls
 from maestro.client.handle import RunHandle, default_owner
 from maestro.client.policies import PolicyCalls
 from maestro.client.retry import RetryPolicy
@@ -67,7 +68,7 @@ def _path(*parts: str) -> str:
     return "/maestro/" + "/".join(quote(part, safe="") for part in parts)
 
 
-class MaestroClient(PolicyCalls, TenancyCalls):
+class MaestroClient(PolicyCalls, GateReportCalls, TenancyCalls):
     """A Maestro API client. ``base_url`` and ``token`` default to ``MAESTRO_URL`` and
     ``MAESTRO_TOKEN`` (an unusable value there raises ``maestro.environment.BadSetting``
     naming it); pass ``http`` to use a ready ``httpx.Client`` (a test client, a

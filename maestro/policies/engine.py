@@ -160,6 +160,25 @@ def message_of(policy: PolicySpec, results: list[RuleResult], compliant: int) ->
     return head + (f" ({'; '.join(notes)})" if notes else "")
 
 
+def rule_results(
+    policy: PolicySpec,
+    doc: InputDocument,
+    *,
+    tenant_severity: Severity = Severity.BLOCKING,
+    waivers: Sequence[Waiver] = (),
+    rego: RegoEvaluator | None = None,
+) -> list[RuleResult]:
+    """Each rule's result, as ``evaluate`` reports them; the gate passes when none is
+    ``failed`` and ``blocking``. For callers that judge many documents and need only the
+    verdict (a dry-run), without the message and input digest ``evaluate`` adds."""
+    if policy.kind == "rego":
+        results = _rego_results(policy, doc, tenant_severity, rego or Unavailable())
+    else:
+        results = _builtin_results(policy, doc, tenant_severity)
+    _waive(results, waivers, doc)
+    return results
+
+
 def evaluate(
     policy: PolicySpec,
     doc: InputDocument,
@@ -169,11 +188,7 @@ def evaluate(
     rego: RegoEvaluator | None = None,
 ) -> ReleaseGateResult:
     """The verdict of ``policy`` on ``doc``."""
-    if policy.kind == "rego":
-        results = _rego_results(policy, doc, tenant_severity, rego or Unavailable())
-    else:
-        results = _builtin_results(policy, doc, tenant_severity)
-    _waive(results, waivers, doc)
+    results = rule_results(policy, doc, tenant_severity=tenant_severity, waivers=waivers, rego=rego)
     compliant = builtins.declared_compliant_artifact(doc).evidence
     reasons = [r.message for r in _blocking(results)]
     return ReleaseGateResult.model_construct(

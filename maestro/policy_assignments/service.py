@@ -15,6 +15,7 @@ assignment applies.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +95,8 @@ def create_assignment(uow: UnitOfWork, data: PolicyAssignmentCreate) -> PolicyAs
         default_severity=data.default_severity.value if data.default_severity else None,
         created_at=uow.clock(),
     )
-    repository.insert_assignment(uow, record)
+    if not repository.insert_assignment(uow, record):
+        raise Conflict(f"An assignment for this {kind.value} was just created by another request")
     assignment = _wire(record)
     uow.record("policy_assignment.create", "policy_assignment", record.id, assignment)
     return assignment
@@ -141,3 +143,10 @@ def choose(candidates: list[AssignmentRecord], owner: str, metadata: dict[str, A
 
 def resolve(scope: Scope, owner: str, metadata: dict[str, Any]) -> Resolved:
     return choose(repository.candidates(scope, owner), owner, metadata)
+
+
+def resolver(scope: Scope) -> Callable[[str, dict[str, Any]], Resolved]:
+    """``resolve`` for many runs: the tenant's assignments read once, then chosen per run
+    (``choose`` ignores other owners' assignments, so every one can be offered)."""
+    every = repository.all_assignments(scope)
+    return lambda owner, metadata: choose(every, owner, metadata)

@@ -18,6 +18,7 @@ from maestro.errors import RunNotFound
 from maestro.models import ReleaseGateResult, RunManifest, RunStatus
 from maestro.packs import service as pack_service
 from maestro.pagination import DEFAULT_LIMIT, Cursor, Order, Page
+from maestro.platform.scope import Scope
 from maestro.platform.uow import UnitOfWork
 from maestro.policies import builtins, document, engine
 from maestro.policies.document import RunFacts, UpstreamRun
@@ -38,7 +39,7 @@ class GateRequest:
     as_of: datetime | None = None
 
 
-def _run_facts(row: RunRecord) -> RunFacts:
+def run_facts(row: RunRecord) -> RunFacts:
     return RunFacts.model_construct(
         id=row.id,
         name=row.name,
@@ -50,38 +51,49 @@ def _run_facts(row: RunRecord) -> RunFacts:
     )
 
 
-def _upstream(uow: UnitOfWork, run_id: str) -> list[UpstreamRun]:
-    """The runs this one depends on, each with its newest recorded verdict (recorded as
-    its inputs change, so it is current; a run never evaluated counts as not passed)."""
-    return [
-        UpstreamRun.model_construct(
-            id=u.id,
-            status=RunStatus(u.status),
-            gate_passed=bool(u.gate_passed),
-            policy_digest=u.policy_digest,
+# At most this many upstream runs are judged for one gate read (each is a gate evaluation
+# of its own); past it, an upstream run counts as not passing, so its rule fails, never passes.
+MAX_UPSTREAM = 100
+
+
+def upstream_of(
+    scope: Scope,
+    row: RunRecord,
+    at: datetime,
+    verdicts: dict[str, bool],
+    dependencies: list[str] | None = None,
+) -> list[UpstreamRun]:
+    """The run's direct dependencies (``dependencies`` when the caller read them already)
+    with the verdicts of their own gates, each judged under its own assigned policy at the
+    same instant (``verdicts`` memoises them for one read; lineage has no cycles, so the
+    recursion ends)."""
+    if dependencies is None:
+        dependencies = repository.dependencies_of(scope, [row.id]).get(row.id, [])
+    out = []
+    for dep_id in dependencies:
+        dep = repository.get_run(scope, dep_id)
+        if dep is None:  # pragma: no cover - dependencies are deleted with their run
+            continue
+        if dep_id not in verdicts:
+            judged = len(verdicts) < MAX_UPSTREAM
+            verdicts[dep_id] = judged and _judge(scope, dep, GateRequest(), at, verdicts)[1].passed
+        out.append(
+            UpstreamRun.model_construct(id=dep_id, status=RunStatus(dep.status), gate_passed=verdicts[dep_id])
         )
-        for u in repository.upstream_of(uow, run_id)
-    ]
+    return out
 
 
-def evaluate(uow: UnitOfWork, row: RunRecord, request: GateRequest) -> ReleaseGateResult:
-    return evaluate_with_input(uow, row, request)[1]
-
-
-def evaluate_with_input(
-    uow: UnitOfWork, row: RunRecord, request: GateRequest
+def _judge(
+    scope: Scope, row: RunRecord, request: GateRequest, at: datetime, verdicts: dict[str, bool]
 ) -> tuple[document.InputDocument, ReleaseGateResult]:
-    """The input document and the verdict on it (the recorder keeps both digests)."""
-    at = request.as_of or uow.now
-    doc = document.build(
-        _run_facts(row), artifact_service.policy_facts_of_run(uow, row.id), _upstream(uow, row.id), at
-    )
-    resolved = assignment_service.resolve(uow, row.owner, row.metadata)
+    artifacts = artifact_service.policy_facts_of_run(scope, row.id)
+    doc = document.build(run_facts(row), artifacts, upstream_of(scope, row, at, verdicts), at)
+    resolved = assignment_service.resolve(scope, row.owner, row.metadata)
     if request.policy is not None:
-        spec = policy_service.spec_in_force(uow, request.policy, request.version, at)
+        spec = policy_service.spec_in_force(scope, request.policy, request.version, at)
     elif resolved.assignment is not None:
         assigned = resolved.assignment
-        spec = policy_service.spec_in_force(uow, assigned.policy_id, assigned.policy_version, at)
+        spec = policy_service.spec_in_force(scope, assigned.policy_id, assigned.policy_version, at)
     else:
         spec = builtins.SEED_DEFAULT
     return doc, engine.evaluate(spec, doc, tenant_severity=resolved.tenant_severity, rego=default_evaluator())
@@ -101,6 +113,18 @@ def evaluate_current_or_missing(
     if evaluated is None:
         raise RunNotFound()
     return evaluated
+
+
+def evaluate(uow: UnitOfWork, row: RunRecord, request: GateRequest) -> ReleaseGateResult:
+    """The run's verdict; its upstream runs' verdicts are part of its input."""
+    return evaluate_with_input(uow, row, request)[1]
+
+
+def evaluate_with_input(
+    uow: UnitOfWork, row: RunRecord, request: GateRequest
+) -> tuple[document.InputDocument, ReleaseGateResult]:
+    """The input document and the verdict on it (the recorder keeps both digests)."""
+    return _judge(uow, row, request, request.as_of or uow.now, {})
 
 
 def release_gate(uow: UnitOfWork, run_id: str, request: GateRequest | None = None) -> ReleaseGateResult:

@@ -14,14 +14,12 @@ from sqlalchemy import Select, Table, delete, func, insert, literal, select, tex
 
 from maestro.db.records import columns_of, keyset, many, one, values_of
 from maestro.db.tables import RunDependencyRow, RunLinkRow, RunRow
-from maestro.db.verdict_tables import GateEvaluationRow
 from maestro.pagination import Page
 from maestro.platform.scope import Scope
 
 runs_t = cast(Table, RunRow.__table__)
 links_t = cast(Table, RunLinkRow.__table__)
 deps_t = cast(Table, RunDependencyRow.__table__)
-evals_t = cast(Table, GateEvaluationRow.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,37 +244,6 @@ def lineage_query(tenant: str, run_id: str, *, upstream: bool, depth: int, limit
         .order_by(nearest.c.hops, runs_t.c.id)
         .limit(limit)
     )
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamRecord:
-    """A run another depends on: its status and its newest recorded gate verdict."""
-
-    id: str
-    status: str
-    gate_passed: bool | None  # None: never evaluated
-    policy_digest: str | None
-
-
-def upstream_of(scope: Scope, run_id: str) -> list[UpstreamRecord]:
-    """The runs ``run_id`` depends on directly, with their newest recorded verdicts
-    (``gate_evaluations`` ids are time-ordered UUIDv7s: the greatest is the newest)."""
-    newest = (
-        select(evals_t.c.run_id, func.max(evals_t.c.id).label("id"))
-        .where(evals_t.c.tenant_id == scope.tenant_id)
-        .group_by(evals_t.c.run_id)
-        .subquery()
-    )
-    stmt = (
-        select(runs_t.c.id, runs_t.c.status, evals_t.c.passed, evals_t.c.policy_digest)
-        .select_from(deps_t)
-        .join(runs_t, (runs_t.c.id == deps_t.c.depends_on_id) & (runs_t.c.tenant_id == deps_t.c.tenant_id))
-        .outerjoin(newest, newest.c.run_id == runs_t.c.id)
-        .outerjoin(evals_t, evals_t.c.id == newest.c.id)
-        .where(deps_t.c.tenant_id == scope.tenant_id, deps_t.c.run_id == run_id)
-        .order_by(runs_t.c.id)
-    )
-    return [UpstreamRecord(r.id, r.status, r.passed, r.policy_digest) for r in scope.session.execute(stmt)]
 
 
 def dependants_of(scope: Scope, run_ids: Collection[str]) -> list[str]:

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from maestro.api.deps import IntelGraphDep, PageDep, UowDep
 from maestro.api.responses import json_response, page_response
-from maestro.errors import PreconditionFailed, ValidationFailed
+from maestro.errors import NotAcceptable, PreconditionFailed, ValidationFailed
 from maestro.models import (
     ErrorBody,
     LineageDirection,
@@ -27,6 +27,7 @@ from maestro.models import (
 )
 from maestro.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Cursor
 from maestro.platform.uow import UnitOfWork
+from maestro.policies import render
 from maestro.runs import lineage as lineage_service
 from maestro.runs import release_gate as gate_service
 from maestro.runs import service as run_service
@@ -182,10 +183,26 @@ def get_run_manifest(
     return json_response(page.manifest.model_copy(update=update), headers=headers)
 
 
-@router.get("/{run_id}/release-gate", response_model=ReleaseGateResult, responses=_ERRORS)
+_GATE_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The verdict: JSON (the default, also for `*/*`), JUnit XML for "
+        "`Accept: application/xml` (one testcase per rule), or a Markdown summary for "
+        "`Accept: text/markdown` (docs/policies.md, Renderings).",
+        "content": {
+            "application/xml": {"schema": {"type": "string"}},
+            "text/markdown": {"schema": {"type": "string"}},
+        },
+    },
+    406: {"model": ErrorBody, "description": "Accept names no supported type; the body lists them."},
+    **_ERRORS,
+}
+
+
+@router.get("/{run_id}/release-gate", response_model=ReleaseGateResult, responses=_GATE_RESPONSES)
 def check_release_gate(
     run_id: str,
     uow: UowDep,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
     policy: Annotated[
         str | None,
         Query(
@@ -209,8 +226,15 @@ def check_release_gate(
     if policy_version is not None and policy is None:
         raise ValidationFailed.for_field("policy_version", "needs policy")
     moment = _parse_as_of(as_of) if as_of is not None else None
+    rendering = render.negotiate(accept)
+    if rendering is None:
+        raise NotAcceptable.offering(accept or "", render.SUPPORTED)
     request = gate_service.GateRequest(policy=policy, version=policy_version, as_of=moment)
-    return json_response(gate_service.release_gate(uow, run_id, request))
+    result = gate_service.release_gate(uow, run_id, request)
+    media = render.MEDIA_TYPES[rendering]
+    if rendering is not render.Rendering.JSON:
+        media += "; charset=utf-8"
+    return Response(render.render(result, rendering), 200, {"Vary": "Accept"}, media)
 
 
 @router.get("/{run_id}/lineage", response_model=RunLineage, responses=_ERRORS)

@@ -43,6 +43,20 @@ def evidence_detail(session: Session, artifact_id: str) -> dict[str, Any] | None
     return None if row is None else cast(dict[str, Any], row.evidence)
 
 
+DETAIL_BATCH = 1000
+
+
+def evidence_details(session: Session, artifact_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The full evidence of each of ``artifact_ids`` that has one, a query per
+    ``DETAIL_BATCH`` ids (bound parameters stay well under SQLite's limit)."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(artifact_ids), DETAIL_BATCH):
+        chunk = artifact_ids[start : start + DETAIL_BATCH]
+        stmt = select(details_t.c.artifact_id, details_t.c.evidence).where(details_t.c.artifact_id.in_(chunk))
+        found.update((row.artifact_id, cast(dict[str, Any], row.evidence)) for row in session.execute(stmt))
+    return found
+
+
 def members_page(session: Session, artifact_id: str, after: int | None, limit: int) -> Sequence[Row[Any]]:
     """Members after position ``after`` in archive order (one extra row says whether more exist)."""
     c = members_t.c

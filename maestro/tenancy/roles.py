@@ -96,6 +96,8 @@ ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("GET", "/maestro/policies"): V,
     ("GET", "/maestro/policies/{policy_id}"): V,
     ("GET", "/maestro/policies/{policy_id}/versions"): V,
+    # a dry-run writes nothing and shows no more than ?policy= on each run's gate shows a viewer
+    ("POST", "/maestro/policies/{policy_id}/dry-run"): V,
     ("POST", "/maestro/policy-assignments"): A,
     ("GET", "/maestro/policy-assignments"): V,
     ("GET", "/maestro/policy-assignments/{assignment_id}"): V,

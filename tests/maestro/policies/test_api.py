@@ -344,3 +344,73 @@ def test_another_tenants_policies_are_not_found_and_writes_are_audited(
         ("policy.version", policy["id"]),
         ("policy_assignment.delete", made["id"]),
     ]
+
+
+def test_upstream_gates_read_the_runs_dependencies(client: TestClient) -> None:
+    good = run_with(client)
+    bad = str(client.post("/maestro/runs", json={"name": "n", "owner": "o"}).json()["id"])  # pending: fails
+    body = {"name": "n", "owner": "o", "status": "succeeded", "depends_on": [good, bad]}
+    child = str(client.post("/maestro/runs", json=body).json()["id"])
+    client.post(
+        "/maestro/artifacts",
+        json={"run_id": child, "kind": "other", "path_or_uri": "b.tgz", "metadata_json": ALL_FLAGS},
+    )
+    assert gate(client, child)["passed"] is True  # seed-default leaves upstream alone unless asked
+    strict = create(
+        client,
+        {
+            "name": "chain",
+            "kind": "builtin",
+            "builtin": "seed-default",
+            "rules": [{"rule": "upstream-gates-passed"}],
+        },
+    )
+    result = gate(client, child, policy=strict["id"])
+    found = {r["rule"]: r for r in result["results"]}["upstream-gates-passed"]
+    assert (found["status"], sorted(found["evidence"])) == ("failed", sorted([good, bad]))
+    assert found["message"] == f"Upstream run(s) whose release gate fails: {bad}"
+    assert result["passed"] is False
+    grandchild = client.post(
+        "/maestro/runs", json={"name": "n", "owner": "o", "status": "succeeded", "depends_on": [child]}
+    ).json()["id"]
+    verified = {r["rule"]: r for r in gate(client, grandchild, policy="builtin:verified-evidence")["results"]}
+    assert verified["upstream-gates-passed"]["status"] == "passed"  # child passes its own (assigned) gate
+
+
+REGO_MODULE = """package maestro.policy
+
+import rego.v1
+
+violations contains {"rule": "sbom-declared", "message": sprintf("artifact %s declares no SBOM", [a.id])} if {
+    some a in input.artifacts
+    not a.declared.sbom_present
+}
+
+warnings contains {"rule": "content-uploaded", "message": sprintf("artifact %s has no content", [a.id])} if {
+    some a in input.artifacts
+    a.evidence == null
+}
+"""
+
+
+def test_a_rego_policy_judges_the_input_document(client: TestClient) -> None:
+    policy = create(
+        client,
+        {"name": "team", "kind": "rego", "module": REGO_MODULE, "rules": [{"rule": "sbom-declared"}]},
+    )
+    run_id = run_with(client)
+    passing = gate(client, run_id, policy=policy["id"])
+    assert passing["passed"] is True, passing["message"]
+    assert [(r["rule"], r["status"]) for r in passing["results"]] == [
+        ("content-uploaded", "warning"),
+        ("sbom-declared", "passed"),
+    ]
+    bare = client.post(
+        "/maestro/artifacts", json={"run_id": run_id, "kind": "other", "path_or_uri": "x"}
+    ).json()
+    failing = gate(client, run_id, policy=policy["id"])
+    assert failing["passed"] is False
+    assert failing["details"]["reasons"] == [f"artifact {bare['id']} declares no SBOM"]
+    broken = client.post("/maestro/policies", json={"name": "broken", "kind": "rego", "module": "package"})
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0]["field"] == "module"

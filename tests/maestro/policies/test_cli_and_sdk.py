@@ -72,3 +72,33 @@ def test_sdk_policies_and_gate(maestro: MaestroClient) -> None:
         maestro.create_policy(name="x", kind="builtin", builtin="nope")
     maestro.delete_policy_assignment(assignment.id)
     assert list(maestro.list_policy_assignments()) == []
+
+
+def test_policies_cli(mcli: Cli, tmp_path: Path) -> None:
+    policy_id = mcli.id(
+        "policies", "create", "release", "--builtin", "verified-evidence",
+        "--rule", "dsse-trusted-signature:advisory@2027-01-15", "--default-severity", "blocking",
+    )  # fmt: skip
+    shown = json.loads(mcli.ok("policies", "get", policy_id, "--json").stdout)
+    assert shown["rules"] == [
+        {"rule": "dsse-trusted-signature", "severity": "advisory", "effective_on": "2027-01-15"}
+    ]
+    assert mcli.id("policies", "create", "release", "--builtin", "seed-default") == policy_id
+    versions = json.loads(mcli.ok("policies", "versions", policy_id, "--json").stdout)
+    assert [v["version"] for v in versions] == [1, 2]
+    assert policy_id in mcli.ok("policies", "list").stdout
+    assignment = mcli.id(
+        "policies", "assign", policy_id, "--match", "project=counter-intel", "--version", "1"
+    )
+    listed = json.loads(mcli.ok("policies", "assignments", "--json").stdout)
+    assert [(a["id"], a["metadata"], a["policy_version"]) for a in listed] == [
+        (assignment, {"project": "counter-intel"}, 1)
+    ]
+    run_id = mcli.id("runs", "create", "--name", "n", "--owner", "o", "--metadata", "project=counter-intel")
+    gate = json.loads(mcli("gate", run_id, "--format", "json").stdout)
+    assert (gate["policy"]["id"], gate["policy"]["version"]) == (policy_id, 1)
+    assert "removed" in mcli.ok("policies", "unassign", assignment).stdout
+    unknown = mcli("policies", "create", "x", "--builtin", "nope")
+    assert unknown.exit_code == 1
+    assert "unknown built-in policy 'nope'" in unknown.stderr
+    assert mcli("policies", "create", "x").exit_code == 2

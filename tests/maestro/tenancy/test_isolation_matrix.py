@@ -75,6 +75,16 @@ KINDS: dict[tuple[str, str], str] = {
     ("GET", "/maestro/audit/proofs/inclusion"): OWN_LOG,
     ("GET", "/maestro/audit/proofs/consistency"): OWN_LOG,
     ("GET", "/maestro/keys"): GLOBAL,  # the server's public keys: the same answer to everyone
+    ("GET", "/maestro/runs/{run_id}/lineage"): READ,
+    ("POST", "/maestro/policies"): CREATE,
+    ("GET", "/maestro/policies"): LIST,
+    ("GET", "/maestro/policies/{policy_id}"): READ,
+    ("GET", "/maestro/policies/{policy_id}/versions"): READ,
+    ("POST", "/maestro/policies/{policy_id}/dry-run"): WRITE,  # by id; writes nothing, but a POST
+    ("POST", "/maestro/policy-assignments"): CREATE,
+    ("GET", "/maestro/policy-assignments"): LIST,
+    ("GET", "/maestro/policy-assignments/{assignment_id}"): READ,
+    ("DELETE", "/maestro/policy-assignments/{assignment_id}"): WRITE,
 }
 # Which of a tenant's objects a path parameter names (``World.object_id``).
 PARAMS = {
@@ -85,6 +95,8 @@ PARAMS = {
     "pack_id": "pack",
     "key_id": "trusted_key",
     "token_id": "token",
+    "policy_id": "policy",
+    "assignment_id": "assignment",
 }
 # Where a route needs another object of the kind (an archive has members).
 PARAM_OVERRIDES = {("GET", "/maestro/artifacts/{artifact_id}/evidence/members"): {"artifact_id": "archive"}}
@@ -96,6 +108,8 @@ WRITE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/maestro/artifacts/{artifact_id}/content"): {"content": b"bytes from another tenant"},
     ("DELETE", "/maestro/trusted-keys/{key_id}"): {},
     ("DELETE", "/maestro/tokens/{token_id}"): {},
+    ("DELETE", "/maestro/policy-assignments/{assignment_id}"): {},
+    ("POST", "/maestro/policies/{policy_id}/dry-run"): {"json": {}},
 }
 # For each list: (query parameter, the value it takes from a tenant's world).
 FILTERS: dict[tuple[str, str], list[tuple[str, Callable[[World], str]]]] = {
@@ -116,6 +130,8 @@ FILTERS: dict[tuple[str, str], list[tuple[str, Callable[[World], str]]]] = {
         ("object_id", lambda w: w.runs[0]["id"]),
         ("actor", lambda w: w.admin_token.id),
     ],
+    ("GET", "/maestro/policies"): [],
+    ("GET", "/maestro/policy-assignments"): [],
 }
 # What a list needs to list everything (a component search names a package).
 UNFILTERED = {("GET", "/maestro/components"): {"name": SHARED_COMPONENT}}
@@ -133,6 +149,8 @@ CURSOR_URLS: dict[tuple[str, str], Callable[[World], str]] = {
     ("GET", "/maestro/artifacts/{artifact_id}/components"): (
         lambda w: f"/maestro/artifacts/{w.artifacts[0]['id']}/components"
     ),
+    ("GET", "/maestro/policies"): lambda w: "/maestro/policies",
+    ("GET", "/maestro/policy-assignments"): lambda w: "/maestro/policy-assignments",
 }
 _PARAM = re.compile(r"\{([^}]+)\}")
 
@@ -367,12 +385,26 @@ def _create_token(m: Matrix) -> None:
     _same_as_absent(m, "/maestro/tokens", body, m.b.tenant)
 
 
+def _create_policy(m: Matrix) -> None:
+    """B's policy name is free in A's tenant: a new policy of A's, not a version of B's."""
+    body = {"name": m.b.policies[0]["name"], "kind": "builtin", "builtin": "seed-default"}
+    response = m.on_b("POST", "/maestro/policies", json=body)
+    assert response.status_code == 201, response.text
+    assert (response.json()["version"], response.json()["id"] != m.b.policies[0]["id"]) == (1, True)
+
+
+def _create_assignment(m: Matrix) -> None:
+    _same_as_absent(m, "/maestro/policy-assignments", lambda p: {"policy_id": p}, m.b.policies[0]["id"])
+
+
 CREATES: dict[tuple[str, str], Callable[[Matrix], None]] = {
     ("POST", "/maestro/runs"): _create_run,
     ("POST", "/maestro/artifacts"): _create_artifact,
     ("POST", "/maestro/disclosure-packs"): _create_pack,
     ("POST", "/maestro/trusted-keys"): _create_trusted_key,
     ("POST", "/maestro/tokens"): _create_token,
+    ("POST", "/maestro/policies"): _create_policy,
+    ("POST", "/maestro/policy-assignments"): _create_assignment,
 }
 
 

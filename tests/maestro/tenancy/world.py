@@ -74,6 +74,8 @@ class World:
     key: dict[str, Any] = field(default_factory=dict)
     key_pem: str = ""
     contents: list[bytes] = field(default_factory=list)
+    policies: list[dict[str, Any]] = field(default_factory=list)
+    assignments: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def admin(self) -> dict[str, str]:
@@ -88,6 +90,8 @@ class World:
             "pack": self.packs[0]["id"],
             "trusted_key": self.key["id"],
             "token": self.viewer_token.id,
+            "policy": self.policies[0]["id"],
+            "assignment": self.assignments[0]["id"],
         }[kind]
 
     def secrets(self) -> set[str]:
@@ -102,6 +106,8 @@ class World:
         for pack in self.packs:
             found |= {pack["id"], pack["summary"]}
         found |= {line for line in self.key_pem.splitlines() if not line.startswith("-----")}
+        found |= {p["id"] for p in self.policies} | {p["name"] for p in self.policies}
+        found |= {a["id"] for a in self.assignments} | {a["owner"] for a in self.assignments}
         found |= {f"{self.tenant}-secret-lib{i}" for i in range(3)} | {
             f"{self.tenant}-secret-{i}.txt" for i in range(3)
         }
@@ -155,4 +161,12 @@ def build_world(
     world.key_pem = new_pem()
     key = {"name": f"{tenant}-secret-key", "pem": world.key_pem}
     world.key = expect(client.post("/maestro/trusted-keys", json=key, headers=world.admin), 201)
+    for n in range(2):
+        policy = {"name": f"{tenant}-secret-policy-{n}", "kind": "builtin", "builtin": "seed-default"}
+        made = expect(client.post("/maestro/policies", json=policy, headers=world.admin), 201)
+        world.policies.append(made)
+        assignment = {"policy_id": made["id"], "owner": f"{tenant}-secret-owner-{n}"}
+        world.assignments.append(
+            expect(client.post("/maestro/policy-assignments", json=assignment, headers=world.admin), 201)
+        )
     return world
