@@ -316,7 +316,8 @@ def test_packs_manifest_and_gate(maestro: MaestroClient) -> None:
     assert manifest.release_gate.model_copy(update={"evaluated_at": None}) == gate.model_copy(
         update={"evaluated_at": None}
     )
-    assert gate.policy is not None and gate.policy.id == "builtin:seed-default"
+    assert gate.policy is not None
+    assert gate.policy.id == "builtin:seed-default"
 
 
 def test_find_components_and_sbom_diff(maestro: MaestroClient, tmp_path: Path) -> None:
