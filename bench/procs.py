@@ -91,10 +91,22 @@ def children_cpu_seconds() -> float:
 
 
 def free_port() -> int:
-    """A currently unused TCP port on 127.0.0.1 (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A currently unused TCP port on 127.0.0.1: the kernel picks it, or, with
+    ``MAESTRO_BENCH_PORTS=LOW-HIGH`` (sessions sharing a machine each keep to a range),
+    the first free one in that range."""
+    bounds = os.environ.get("MAESTRO_BENCH_PORTS")
+    candidates = [0]
+    if bounds:
+        low, _, high = bounds.partition("-")
+        candidates = list(range(int(low), int(high) + 1))
+    for port in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError(f"no free port in MAESTRO_BENCH_PORTS={bounds}")
 
 
 @dataclass

@@ -169,6 +169,16 @@ def target_lines(
                 _check(p99, lambda v: v < 10),
             )
         )
+        p99v = _metric(get("gate_1m_verified", 1), "p99_ms")
+        lines.append(
+            Line(
+                f"[{tag}] verified-evidence gate p99 < 10 ms with 1M artifacts (c1)",
+                _fmt(p99v, "ms"),
+                _check(p99v, lambda v: v < 10),
+            )
+        )
+        ratio = None if p99v is None or not p99 else p99v / p99
+        lines.append(Line(f"[{tag}] verified-evidence/seed-default gate p99 at 1M (c1)", _fmt(ratio, "x")))
         for c in concurrencies:
             big, small = _metric(get("gate_1m", c), "p99_ms"), _metric(get("gate_10k", c), "p99_ms")
             r = None if big is None or not small else big / small

@@ -113,13 +113,73 @@ def _artifact(run_id: str, kind: str, created: datetime, flags: tuple[bool, bool
     }
 
 
+_APP_SHA256 = "b" * 64
+
+
+def _verified_evidence() -> dict[str, dict[str, Any]]:
+    """Stored evidence views (as an upload writes them) of an SBOM describing the release,
+    SLSA provenance naming it as subject, and a risk assessment with no open high risk:
+    the gate runs pass ``verified-evidence`` as well as ``seed-default``."""
+    import json
+
+    from maestro.evidence.compact import compact
+    from maestro.evidence.model import ParseOptions
+    from maestro.evidence.registry import parse_evidence
+
+    app = {"type": "application", "name": "app", "version": "2.0", "purl": "pkg:pypi/app@2.0"}
+    sbom = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "metadata": {"component": {**app, "hashes": [{"alg": "SHA-256", "content": _APP_SHA256}]}},
+        "components": [{"type": "library", "name": "lib", "version": "1.0", "purl": "pkg:pypi/lib@1.0"}],
+    }
+    provenance = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "app.whl", "digest": {"sha256": _APP_SHA256}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {
+            "buildDefinition": {"buildType": "https://example.com/build/v1", "externalParameters": {}},
+            "runDetails": {"builder": {"id": "https://ci.example.com/builder"}},
+        },
+    }
+    risk = {
+        "_type": "https://maestro.dev/risk-assessment/v1",
+        "assessor": "sec",
+        "date": "2026-01-01T00:00:00Z",
+        "scope": "app 2.0",
+        "overall_rating": "low",
+        "risks": [
+            {"id": "R1", "title": "t", "severity": "high", "status": "mitigated", "justification": "j"}
+        ],
+    }
+    views = {}
+    for kind, doc in (("sbom", sbom), ("slsa_provenance", provenance), ("risk_assessment", risk)):
+        evidence = parse_evidence(json.dumps(doc).encode(), ParseOptions()).evidence
+        if not evidence.valid:
+            raise RuntimeError(f"bench {kind} evidence does not parse: {evidence.errors}")
+        views[kind] = compact(evidence).model_dump(mode="json")
+    return views
+
+
 def _gate_artifacts(dataset: Dataset) -> Iterator[dict[str, Any]]:
-    """Three per gate run: two partial pieces of evidence and one compliant artifact."""
+    """Three per gate run: two partial pieces of evidence and one compliant artifact, each
+    with verified evidence (views only: no blob is stored)."""
     created = _EPOCH + timedelta(days=200)
+    views = _verified_evidence()
     for run_id in dataset.gate_run_ids:
-        yield _artifact(run_id, "sbom", created, (True, False, False))
-        yield _artifact(run_id, "slsa_provenance", created, (False, True, False))
-        yield _artifact(run_id, "risk_assessment", created, (True, True, True))
+        for kind, flags in (
+            ("sbom", (True, False, False)),
+            ("slsa_provenance", (False, True, False)),
+            ("risk_assessment", (True, True, True)),
+        ):
+            yield {
+                **_artifact(run_id, kind, created, flags),
+                "evidence": views[kind],
+                "verified_sbom": kind == "sbom",
+                "verified_slsa_provenance": kind == "slsa_provenance",
+                "verified_risk_assessment": kind == "risk_assessment",
+            }
 
 
 def _filler_artifacts(dataset: Dataset, count: int, offset: int) -> Iterator[dict[str, Any]]:

@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI
 
 from maestro import __version__
 from maestro.api import health, root
-from maestro.api.deps import GLOBAL_DEPENDENCIES
+from maestro.api.deps import GLOBAL_GUARDS
 from maestro.api.errors import install_error_handlers
 from maestro.api.middleware import RequestContextMiddleware
 from maestro.api.openapi import openapi_builder
@@ -83,6 +83,11 @@ def sweep_spool(settings: Settings) -> None:
         )
 
 
+# Every route's guards, in order. Who is asking comes first: a caller without a principal
+# learns nothing else.
+GUARDS = (auth.require_principal, *GLOBAL_GUARDS)
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -114,11 +119,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
         docs_url=None,  # served offline by maestro.api.root
         redoc_url=None,
-        # Who is asking comes first: a caller without a principal learns nothing else.
-        dependencies=[Depends(auth.require_principal), *GLOBAL_DEPENDENCIES],
+        dependencies=[Depends(guard) for guard in GUARDS],
         redirect_slashes=False,  # a trailing slash gets a 308 with a body (maestro.api.errors)
     )
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
+    app.state.guards = GUARDS  # for a handler FastAPI's dependency solving does not reach
     app.state.db = db
     app.state.token_presence = auth.TokenPresence(db)
     app.state.audit_sequencer = Sequencer(db)

@@ -236,6 +236,23 @@ IdList = Annotated[
 ]
 StrictBool = Annotated[bool, Strict()]
 
+MAX_DEPENDS_ON = 100
+
+
+def _dedupe_sorted(values: list[str]) -> list[str]:
+    return sorted(set(values))
+
+
+DependsOn = Annotated[
+    list[LinkId],  # type: ignore[valid-type]
+    Field(
+        max_length=MAX_DEPENDS_ON,
+        description=f"Ids of runs of the same tenant this run depends on (at most {MAX_DEPENDS_ON}); "
+        "duplicates are dropped and order does not matter.",
+    ),
+    AfterValidator(_dedupe_sorted),
+]
+
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -255,7 +272,14 @@ def _drop_null(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], None]:
     return hook
 
 
-NOT_NULL_ON_UPDATE = ("name", "status", "related_entity_ids", "related_decision_ids", "metadata")
+NOT_NULL_ON_UPDATE = (
+    "name",
+    "status",
+    "related_entity_ids",
+    "related_decision_ids",
+    "metadata",
+    "depends_on",
+)
 
 
 # ---------------------------------------------------------------- runs
@@ -275,6 +299,7 @@ class RunCreate(_Input):
     related_entity_ids: IdList = Field(default_factory=list)
     related_decision_ids: IdList = Field(default_factory=list)
     metadata: JsonObject = Field(default_factory=dict)
+    depends_on: DependsOn = Field(default_factory=list)
 
 
 class RunUpdate(_Input):
@@ -291,6 +316,7 @@ class RunUpdate(_Input):
     related_entity_ids: IdList | None = None
     related_decision_ids: IdList | None = None
     metadata: JsonObject | None = None
+    depends_on: DependsOn | None = Field(default=None, description="Replaces the run's dependencies.")
 
     @field_validator(*NOT_NULL_ON_UPDATE, mode="before")
     @classmethod
@@ -314,6 +340,36 @@ class Run(BaseModel):
     related_entity_ids: list[str] = Field(default_factory=list)
     related_decision_ids: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list, description="Ids of the runs it depends on, sorted.")
+
+
+class LineageDirection(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+class LineageRun(BaseModel):
+    id: str
+    name: str
+    owner: str
+    status: RunStatus
+    depth: int = Field(description="Fewest dependency hops from the run asked about (1 = direct).")
+    depends_on: list[str] = Field(description="All of this run's dependencies, sorted.")
+
+
+class RunLineage(BaseModel):
+    """The runs a run depends on (``up``) or that depend on it (``down``), transitively."""
+
+    run_id: str
+    direction: LineageDirection
+    depth: int = Field(description="The depth asked for: runs at most this many hops away.")
+    runs: list[LineageRun] = Field(description="Nearest first, then by id; the run itself is not listed.")
+    edges: list[list[str]] = Field(
+        description="``[run, dependency]`` pairs whose both ends are the run or a listed run, sorted."
+    )
+    truncated: bool = Field(
+        description="True when more runs matched than the cap, and only the cap is listed."
+    )
 
 
 # ----------------------------------------------------------- artifacts

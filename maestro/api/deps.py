@@ -114,7 +114,8 @@ async def refuse_unstorable_parameters(request: Request) -> None:
             )
 
 
-GLOBAL_DEPENDENCIES = [Depends(refuse_unsupported_media_type), Depends(refuse_unstorable_parameters)]
+# Checks every request shares, after its principal (``maestro.app`` puts them in order).
+GLOBAL_GUARDS = (refuse_unsupported_media_type, refuse_unstorable_parameters)
 UowDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
 IntelGraphDep = Annotated[IntelGraph | None, Depends(get_intelgraph)]
 PageDep = Annotated[Page, Depends(get_page)]

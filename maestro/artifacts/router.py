@@ -129,6 +129,11 @@ class ArtifactRoute(APIRoute):
         async def handler(request: Request) -> Response:
             content_type = request.headers.get("content-type", "").lower()
             if request.method == "POST" and content_type.startswith("multipart/form-data"):
+                # FastAPI solves no dependency on this path: the app-wide guards (the
+                # principal and its role first) run here, or a multipart upload would
+                # need no token and land in tenant default.
+                for guard in request.app.state.guards:
+                    await guard(request)
                 return await create_artifact_with_content(request)
             return await default(request)
 

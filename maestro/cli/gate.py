@@ -13,6 +13,8 @@ until it ends or the time is up.
 from __future__ import annotations
 
 import time
+from datetime import date, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -30,21 +32,65 @@ if TYPE_CHECKING:
 
 PASSED, FAILED = 0, 1
 
+
+class OutputFormat(StrEnum):
+    HUMAN = "human"
+    JSON = "json"
+
+
+def _moment(value: str | None) -> date | datetime | None:
+    """``--as-of`` as the SDK takes it; the server judges the text (422 names ``as_of``)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            "must be YYYY-MM-DD or an RFC 3339 timestamp", param_hint="--as-of"
+        ) from None
+
+
 # Module-level so tests can replace the clock and the pause.
 sleep = time.sleep
 monotonic = time.monotonic
 
 
+_STATUS_STYLE = {
+    "passed": "green",
+    "failed": "bold red",
+    "warning": "yellow",
+    "waived": "cyan",
+    "skipped": "dim",
+}
+
+
 def verdict_view(result: ReleaseGateResult) -> RenderableType:
-    """The verdict, then the pass message or each failing reason on its own line."""
+    """The verdict, then the pass message or each failing reason on its own line, then
+    (from a server that explains its verdicts) one line per rule."""
     from rich.text import Text
 
+    under = f" under {result.policy.name} v{result.policy.version}" if result.policy else ""
     if result.passed:
-        head = Text.assemble(("PASSED", "bold green"), f"  release gate for run {result.run_id}")
-        return Text("\n").join([head, Text(f"  {result.message}")])
-    head = Text.assemble(("FAILED", "bold red"), f"  release gate for run {result.run_id}")
-    reasons = result.details.reasons or [result.message]  # a server from before the list existed
-    return Text("\n").join([head, *(Text(f"  - {reason}") for reason in reasons)])
+        head = Text.assemble(("PASSED", "bold green"), f"  release gate for run {result.run_id}{under}")
+        lines = [head, Text(f"  {result.message}")]
+    else:
+        head = Text.assemble(("FAILED", "bold red"), f"  release gate for run {result.run_id}{under}")
+        reasons = result.details.reasons or [result.message]  # a server from before the list existed
+        lines = [head, *(Text(f"  - {reason}") for reason in reasons)]
+    if result.results:
+        lines.append(Text("  rules:"))
+    for rule in result.results:
+        status = rule.status.value
+        line = Text.assemble(
+            "    ", (f"{status:<8}", _STATUS_STYLE.get(status, "")), f" {rule.rule} ({rule.severity.value}): "
+        )
+        line.append(rule.message)
+        if rule.waiver is not None:
+            line.append(
+                f" [waived by {rule.waiver.by} until {rule.waiver.until.isoformat()}: {rule.waiver.reason}]"
+            )
+        lines.append(line)
+    return Text("\n").join(lines)
 
 
 def wait_until_ended(client: MaestroClient, run_id: str, wait: float, interval: float) -> None:
@@ -58,13 +104,23 @@ def wait_until_ended(client: MaestroClient, run_id: str, wait: float, interval: 
         sleep(min(interval, remaining))
 
 
-def fetch_verdict(ctx: typer.Context, run_id: str, wait: float, interval: float) -> ReleaseGateResult:
+def fetch_verdict(
+    ctx: typer.Context,
+    run_id: str,
+    wait: float,
+    interval: float,
+    policy: str | None = None,
+    policy_version: int | None = None,
+    as_of: str | None = None,
+) -> ReleaseGateResult:
     """The server's verdict; any failure to get one is ``NoVerdict`` (exit 2), never a failed gate."""
     try:
         with open_client(ctx) as client:
             if wait > 0:
                 wait_until_ended(client, run_id, wait, interval)
-            return client.release_gate(run_id)
+            return client.release_gate(
+                run_id, policy=policy, policy_version=policy_version, as_of=_moment(as_of)
+            )
     except MaestroError as exc:
         raise NoVerdict(exc) from exc
 
@@ -77,6 +133,22 @@ def check_gate(
         typer.Option(min=0, metavar="SECONDS", help="Poll this long while the run is pending or running."),
     ] = 0,
     interval: Annotated[float, typer.Option(min=0.1, metavar="SECONDS", help="Pause between polls.")] = 5,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ID", help="Judge under this policy (an id or builtin:<name>), not the assigned one."
+        ),
+    ] = None,
+    policy_version: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="With --policy: this version.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(metavar="WHEN", help="Judge the rules as they stood then (YYYY-MM-DD or RFC 3339)."),
+    ] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="human: a summary; json: the API's JSON.")
+    ] = OutputFormat.HUMAN,
     as_json: JsonFlag = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print nothing; the exit status is the answer.")
@@ -84,13 +156,15 @@ def check_gate(
 ) -> None:
     """Check a run's release gate: exit 0 if it passes, 1 if it fails, 2 if no verdict could be had.
 
-    1 means the gate failed, and each failing reason is printed. 2 means the
+    The verdict is judged under the run's assigned policy (--policy names another)
+    and each rule's result is listed below it; --format json prints the API's JSON,
+    results included. 1 means the gate failed, and each failing reason is printed. 2 means the
     question went unanswered: a usage error, an unknown run (a mistyped id), a
     server that is unreachable or failing, or a token that is missing or
     refused (401/403); the cause is one line on stderr.
     """
-    mode = mode_of(as_json, quiet)
-    result = fetch_verdict(ctx, run_id, wait, interval)
+    mode = mode_of(as_json or output is OutputFormat.JSON, quiet)
+    result = fetch_verdict(ctx, run_id, wait, interval, policy, policy_version, as_of)
     if mode is Mode.JSON:
         typer.echo(result.model_dump_json())
     elif mode is Mode.HUMAN:

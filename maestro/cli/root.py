@@ -41,6 +41,9 @@ class MaestroGroup(LazyGroup):
             "check_gate",
             "Check a run's release gate: exit 0 if it passes, 1 if it fails, 2 if no verdict could be had.",
         ),
+        "policies": Entry(
+            "maestro.cli.policies", "app", "Release policies: create, version, list and assign them."
+        ),
         "audit": Entry("maestro.cli.audit", "app", "Audit log: export it, verify an export offline."),
         "config": Entry(
             "maestro.cli.config", "app", "Client configuration: flags, environment, config file."

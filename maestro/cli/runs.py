@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from maestro.cli import ci, views
-from maestro.cli.output import JsonFlag, QuietFlag, emit, emit_list, mode_of
+from maestro.cli.output import JsonFlag, Mode, QuietFlag, emit, emit_list, mode_of
 from maestro.cli.state import open_client, resolved
 from maestro.cli.values import parse_pairs, parse_timestamp
 from maestro.models import RunStatus
@@ -30,6 +30,10 @@ MetadataOpt = Annotated[
     ),
 ]
 CostActualOpt = Annotated[float | None, typer.Option(min=0, help="Actual cost in dollars.")]
+DependsOnOpt = Annotated[
+    list[str] | None,
+    typer.Option("--depends-on", metavar="ID", help="A run this one depends on (repeatable)."),
+]
 FinishedAtOpt = Annotated[
     str | None, typer.Option(metavar="TIME", help="When it ended, ISO 8601 with zone (default: now).")
 ]
@@ -60,6 +64,7 @@ def create_run(
     ] = None,
     cost_estimate: Annotated[float | None, typer.Option(min=0, help="Estimated cost in dollars.")] = None,
     metadata: MetadataOpt = None,
+    depends_on: DependsOnOpt = None,
     status: Annotated[RunStatus | None, typer.Option(help="Initial status (default: pending).")] = None,
     started_at: Annotated[
         str | None, typer.Option(metavar="TIME", help="Real start of a run recorded later (default: now).")
@@ -86,6 +91,7 @@ def create_run(
         related_entity_ids=entity or None,
         related_decision_ids=decision or None,
         metadata=extra or None,
+        depends_on=depends_on or None,
     )
     with open_client(ctx) as client:
         run = client.create_run(**fields)
@@ -139,10 +145,21 @@ def update_run(
     cost_actual: CostActualOpt = None,
     metadata: MetadataOpt = None,
     finished_at: FinishedAtOpt = None,
+    depends_on: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--depends-on", metavar="ID", help="Replace its dependencies with these runs (repeatable)."
+        ),
+    ] = None,
+    no_depends_on: Annotated[
+        bool, typer.Option("--no-depends-on", help="Remove all its dependencies.")
+    ] = False,
     as_json: JsonFlag = False,
     quiet: QuietFlag = False,
 ) -> None:
     """Change a run; --metadata merges into its metadata (KEY=null deletes KEY)."""
+    if depends_on and no_depends_on:
+        raise typer.BadParameter("choose --depends-on or --no-depends-on", param_hint="--depends-on")
     mode = mode_of(as_json, quiet)
     fields = given(
         name=name,
@@ -151,12 +168,40 @@ def update_run(
         cost_actual=cost_actual,
         metadata=parse_pairs(metadata) or None,
         finished_at=parse_timestamp(finished_at, "--finished-at"),
+        depends_on=[] if no_depends_on else depends_on or None,
     )
     if not fields:
         raise typer.BadParameter("nothing to update: give at least one option", param_hint="options")
     with open_client(ctx) as client:
         run = client.update_run(run_id, **fields)
     emit(run, mode, views.run_view)
+
+
+class Direction(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+@app.command("lineage")
+def show_lineage(
+    ctx: typer.Context,
+    run_id: RunArg,
+    direction: Annotated[
+        Direction, typer.Option(help="up: the runs it depends on; down: the runs that depend on it.")
+    ] = Direction.UP,
+    depth: Annotated[int, typer.Option(min=1, max=50, help="Dependency hops to follow.")] = 10,
+    as_json: JsonFlag = False,
+    quiet: QuietFlag = False,
+) -> None:
+    """Show the runs a run depends on (or that depend on it), nearest first."""
+    mode = mode_of(as_json, quiet)
+    with open_client(ctx) as client:
+        lineage = client.lineage(run_id, direction=direction.value, depth=depth)
+    if mode is Mode.QUIET:
+        for run in lineage.runs:
+            typer.echo(run.id)
+        return
+    emit(lineage, mode, views.lineage_view)
 
 
 @app.command("start")

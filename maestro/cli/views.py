@@ -16,7 +16,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from maestro.models import Artifact, ArtifactMetadata, DisclosurePack, Run, RunStatus
+from maestro.models import Artifact, ArtifactMetadata, DisclosurePack, Run, RunLineage, RunStatus
 
 _STATUS_STYLE = {
     RunStatus.PENDING: "yellow",
@@ -91,9 +91,27 @@ def run_view(run: Run) -> RenderableType:
             ("cost", f"estimate {money(run.cost_estimate)}, actual {money(run.cost_actual)}"),
             ("entities", ", ".join(run.related_entity_ids) or "-"),
             ("decisions", ", ".join(run.related_decision_ids) or "-"),
+            ("depends on", ", ".join(run.depends_on) or "-"),
             ("metadata", compact(run.metadata)),
         ],
     )
+
+
+def lineage_view(lineage: RunLineage) -> RenderableType:
+    """The runs found, nearest first; a note when the server listed only the first ones."""
+    arrow = "depends on" if lineage.direction.value == "up" else "is depended on by"
+    title = f"Run {lineage.run_id} {arrow} (depth {lineage.depth})"
+    if not lineage.runs:
+        return Group(Text(title, style="bold"), Text("(none)"))
+    result = table("depth", "id", "name", "owner", "status", "depends on")
+    for run in lineage.runs:
+        result.add_row(
+            str(run.depth), run.id, run.name, run.owner, status(run.status), ", ".join(run.depends_on) or "-"
+        )
+    parts: list[RenderableType] = [Text(title, style="bold"), result]
+    if lineage.truncated:
+        parts.append(Text(f"truncated: only the first {len(lineage.runs)} runs are listed", style="yellow"))
+    return Group(*parts)
 
 
 def runs_table(runs: Sequence[Run]) -> RenderableType:

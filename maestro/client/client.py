@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import Any, BinaryIO
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
 from maestro import __version__
 from maestro.client import environment, pages, streams
 from maestro.client.handle import RunHandle, default_owner
+from maestro.client.policies import PolicyCalls
 from maestro.client.retry import RetryPolicy
 from maestro.client.tenancy import TenancyCalls
 from maestro.client.transport import Call, Transport
@@ -33,9 +34,9 @@ from maestro.models import (
     ComponentMatch,
     DisclosurePack,
     DisclosurePackCreate,
-    ReleaseGateResult,
     Run,
     RunCreate,
+    RunLineage,
     RunManifest,
     RunStatus,
     RunUpdate,
@@ -65,7 +66,7 @@ def _path(*parts: str) -> str:
     return "/maestro/" + "/".join(quote(part, safe="") for part in parts)
 
 
-class MaestroClient(TenancyCalls, WaiverCalls):
+class MaestroClient(PolicyCalls, TenancyCalls, WaiverCalls):
     """A Maestro API client. ``base_url`` and ``token`` default to ``MAESTRO_URL`` and
     ``MAESTRO_TOKEN`` (an unusable value there raises ``maestro.environment.BadSetting``
     naming it); pass ``http`` to use a ready ``httpx.Client`` (a test client, a
@@ -334,8 +335,12 @@ class MaestroClient(TenancyCalls, WaiverCalls):
     def manifest(self, run_id: str) -> RunManifest:
         return decode(RunManifest, self._get(_path("runs", run_id, "manifest")))
 
-    def release_gate(self, run_id: str) -> ReleaseGateResult:
-        return decode(ReleaseGateResult, self._get(_path("runs", run_id, "release-gate")))
+    def lineage(self, run_id: str, *, direction: str = "up", depth: int = 10) -> RunLineage:
+        """The runs ``run_id`` depends on (``direction="up"``) or that depend on it
+        (``"down"``), within ``depth`` hops (1 to 50), nearest first; at most 1000, with
+        ``truncated`` set when there were more."""
+        query = urlencode({"direction": direction, "depth": depth})
+        return decode(RunLineage, self._get(f"{_path('runs', run_id, 'lineage')}?{query}"))
 
     # ------------------------------------------------ components and keys
 

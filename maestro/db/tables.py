@@ -121,6 +121,29 @@ class RunLinkRow(Base):
     )
 
 
+class RunDependencyRow(Base):
+    """One edge of the run lineage: ``run_id`` depends on ``depends_on_id`` (same tenant).
+
+    The primary key walks a run's upstream edges; the second index walks the
+    downstream ones, so a lineage query in either direction is an index lookup per hop.
+    """
+
+    __tablename__ = "run_dependencies"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), ForeignKey("tenants.id"), primary_key=True)
+    run_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    depends_on_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+
+    __table_args__ = (
+        CheckConstraint("run_id <> depends_on_id", name="not_self"),
+        Index("ix_run_dependencies_tenant_id_depends_on_id_run_id", "tenant_id", "depends_on_id", "run_id"),
+    )
+
+
 class ArtifactRow(Base):
     __tablename__ = "artifacts"
 

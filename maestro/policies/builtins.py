@@ -9,6 +9,7 @@ no rule passes in silence.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from maestro.checks import COMPLIANCE_RULE
 from maestro.models import RunStatus
@@ -314,6 +315,7 @@ POLICIES: dict[str, BuiltinPolicy] = {
 }
 
 
+@cache
 def builtin_spec(name: str) -> PolicySpec:
     """A built-in policy as no one configured it: id ``builtin:<name>``, version 1."""
     return spec(f"builtin:{name}", 1, name, "builtin", builtin=name)

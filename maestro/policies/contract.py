@@ -4,11 +4,12 @@ and what a policy id refers to are the service's to check (422 naming the field)
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
 
 from maestro.models import Owner, Severity
 
@@ -22,6 +23,16 @@ PolicyName = Annotated[str, Strict(), StringConstraints(pattern=POLICY_NAME_PATT
 RuleName = Annotated[str, Strict(), StringConstraints(pattern=RULE_NAME_PATTERN)]
 MatchKey = Annotated[str, Strict(), StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 MatchValue = Annotated[str, Strict(), StringConstraints(max_length=256)] | Annotated[int, Strict()] | bool
+
+
+def _iso_date(value: object) -> object:
+    """``YYYY-MM-DD`` text (or a ``date`` from Python callers); never a number."""
+    if isinstance(value, date) or (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+        return value
+    raise ValueError("must be a date, YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
 class PolicyKind(StrEnum):
@@ -45,7 +56,7 @@ class RuleSetting(_Input):
 
     rule: RuleName
     severity: Severity | None = None
-    effective_on: Annotated[date, Strict()] | None = Field(
+    effective_on: IsoDate | None = Field(
         default=None, description="YYYY-MM-DD (UTC). Before it, a failure is reported as a warning."
     )
 

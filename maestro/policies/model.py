@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-import rfc8785
-
 from maestro.models import Severity
-from maestro.policies.document import InputDocument
+from maestro.policies.document import InputDocument, canonical_json
 
 PolicyKind = Literal["builtin", "rego"]
 
@@ -96,8 +94,8 @@ def content(
 
 
 def content_digest(data: dict[str, Any]) -> str:
-    """sha256:<hex> of the RFC 8785 form of ``content(...)``."""
-    return "sha256:" + hashlib.sha256(rfc8785.dumps(data)).hexdigest()
+    """sha256:<hex> of the RFC 8785 form of ``content(...)`` (which holds no number)."""
+    return "sha256:" + hashlib.sha256(canonical_json(data, floats=False)).hexdigest()
 
 
 def spec(

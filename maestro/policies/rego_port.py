@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
 TIMEOUT_S = 2.0
@@ -78,7 +79,9 @@ class Unavailable:
         return Outcome(error=self.reason)
 
 
+@cache
 def default_evaluator() -> RegoEvaluator:
+    """Looked up once per process: a module that is not there is searched for on disk."""
     try:
         module: Any = importlib.import_module("maestro.policies.rego")
     except ImportError:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, bindparam, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from maestro.db.policy_tables import PolicyAssignmentRow
 from maestro.db.records import columns_of, keyset, many, one, values_of
@@ -33,8 +34,15 @@ class AssignmentRecord:
 _ASSIGNMENT = columns_of(assignments_t, AssignmentRecord)
 
 
-def insert_assignment(scope: Scope, record: AssignmentRecord) -> None:
-    scope.session.execute(insert(assignments_t), [values_of(record) | {"tenant_id": scope.tenant_id}])
+def insert_assignment(scope: Scope, record: AssignmentRecord) -> bool:
+    """False when a concurrent request assigned the same target first (the unique
+    constraint, inside a savepoint so the transaction goes on)."""
+    try:
+        with scope.session.begin_nested():
+            scope.session.execute(insert(assignments_t), [values_of(record) | {"tenant_id": scope.tenant_id}])
+    except IntegrityError:
+        return False
+    return True
 
 
 def find_target(scope: Scope, kind: str, target: str) -> AssignmentRecord | None:
@@ -73,16 +81,22 @@ def count(scope: Scope) -> int:
     return len(scope.session.execute(stmt).all())
 
 
+_t = assignments_t.c
+# Built once: the gate runs it on every read, and building a select costs more than running it.
+_CANDIDATES = (
+    select(*_ASSIGNMENT)
+    .where(
+        _t.tenant_id == bindparam("tenant_id"),
+        (_t.scope == "tenant")
+        | (_t.scope == "metadata")
+        | ((_t.scope == "owner") & (_t.target == bindparam("owner"))),
+    )
+    .order_by(_t.created_at, _t.id)
+)
+
+
 def candidates(scope: Scope, owner: str) -> list[AssignmentRecord]:
     """The assignments that may apply to a run of ``owner``: the tenant default, that
     owner's, and every metadata match, oldest first."""
-    t = assignments_t.c
-    stmt = (
-        select(*_ASSIGNMENT)
-        .where(
-            t.tenant_id == scope.tenant_id,
-            (t.scope == "tenant") | (t.scope == "metadata") | ((t.scope == "owner") & (t.target == owner)),
-        )
-        .order_by(t.created_at, t.id)
-    )
-    return many(AssignmentRecord, scope.session.execute(stmt))
+    rows = scope.session.execute(_CANDIDATES, {"tenant_id": scope.tenant_id, "owner": owner})
+    return many(AssignmentRecord, rows)

@@ -94,7 +94,8 @@ def create_assignment(uow: UnitOfWork, data: PolicyAssignmentCreate) -> PolicyAs
         default_severity=data.default_severity.value if data.default_severity else None,
         created_at=uow.clock(),
     )
-    repository.insert_assignment(uow, record)
+    if not repository.insert_assignment(uow, record):
+        raise Conflict(f"An assignment for this {kind.value} was just created by another request")
     assignment = _wire(record)
     uow.record("policy_assignment.create", "policy_assignment", record.id, assignment)
     return assignment

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from maestro.db.policy_tables import PolicyRow, PolicyVersionRow
 from maestro.db.records import columns_of, keyset, many, one, values_of
@@ -55,8 +56,15 @@ def get_policy(scope: Scope, policy_id: str) -> PolicyRecord | None:
     return one(PolicyRecord, scope.session.execute(stmt).first())
 
 
-def insert_policy(scope: Scope, record: PolicyRecord) -> None:
-    scope.session.execute(insert(policies_t), [values_of(record) | {"tenant_id": scope.tenant_id}])
+def insert_policy(scope: Scope, record: PolicyRecord) -> bool:
+    """False when a concurrent request created a policy of this name first (PostgreSQL:
+    the unique constraint, inside a savepoint so the transaction goes on)."""
+    try:
+        with scope.session.begin_nested():
+            scope.session.execute(insert(policies_t), [values_of(record) | {"tenant_id": scope.tenant_id}])
+    except IntegrityError:
+        return False
+    return True
 
 
 def insert_version(scope: Scope, record: VersionRecord) -> None:

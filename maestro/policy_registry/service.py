@@ -80,6 +80,21 @@ def _policy(record: PolicyRecord, version: VersionRecord) -> Policy:
     )
 
 
+def _policy_for(uow: UnitOfWork, name: str, now: datetime) -> tuple[PolicyRecord, bool]:
+    """The policy of this name, row-locked (PostgreSQL) so that its versions are numbered
+    one at a time, and whether this request created it."""
+    record = repository.get_by_name(uow, name, for_update=True)
+    if record is not None:
+        return record, False
+    fresh = PolicyRecord(uuid7(), name, now)
+    if repository.insert_policy(uow, fresh):
+        return fresh, True
+    raced = repository.get_by_name(uow, name, for_update=True)  # another request created it meanwhile
+    if raced is None:  # pragma: no cover - the unique constraint said it exists
+        raise PolicyNotFound()
+    return raced, False
+
+
 def create_policy(
     uow: UnitOfWork, data: PolicyCreate, rego: RegoEvaluator | None = None
 ) -> tuple[Policy, bool]:
@@ -94,12 +109,8 @@ def create_policy(
     )
     digest = model.content_digest(content)
     now = uow.clock()
-    record = repository.get_by_name(uow, data.name, for_update=True)
-    number = 1
-    if record is None:
-        record = PolicyRecord(uuid7(), data.name, now)
-        repository.insert_policy(uow, record)
-    else:
+    (record, created), number = _policy_for(uow, data.name, now), 1
+    if not created:  # an existing policy: its next version, unless unchanged
         latest = repository.latest_versions(uow, [record.id])[record.id]
         if latest.digest == digest:
             return _policy(record, latest), False

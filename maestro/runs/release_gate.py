@@ -22,7 +22,7 @@ from maestro.packs import service as pack_service
 from maestro.pagination import DEFAULT_LIMIT, Cursor, Order, Page
 from maestro.platform.uow import UnitOfWork
 from maestro.policies import builtins, document, engine
-from maestro.policies.document import RunFacts
+from maestro.policies.document import RunFacts, UpstreamRun
 from maestro.policies.rego_port import default_evaluator
 from maestro.policy_assignments import service as assignment_service
 from maestro.policy_registry import service as policy_service
@@ -53,9 +53,35 @@ def _run_facts(row: RunRecord) -> RunFacts:
     )
 
 
-def evaluate(uow: UnitOfWork, row: RunRecord, request: GateRequest) -> ReleaseGateResult:
+# At most this many upstream runs are judged for one gate read (each is a gate evaluation
+# of its own); past it, an upstream run counts as not passing, so its rule fails, never passes.
+MAX_UPSTREAM = 100
+
+
+def _upstream(uow: UnitOfWork, row: RunRecord, at: datetime, verdicts: dict[str, bool]) -> list[UpstreamRun]:
+    """The run's direct dependencies with the verdicts of their own gates, each judged under
+    its own assigned policy at the same instant (``verdicts`` memoises them for one read;
+    lineage has no cycles, so the recursion ends)."""
+    out = []
+    for dep_id in repository.dependencies_of(uow, [row.id]).get(row.id, []):
+        dep = repository.get_run(uow, dep_id)
+        if dep is None:  # pragma: no cover - dependencies are deleted with their run
+            continue
+        if dep_id not in verdicts:
+            judged = len(verdicts) < MAX_UPSTREAM
+            verdicts[dep_id] = judged and _judge(uow, dep, GateRequest(as_of=at), verdicts).passed
+        out.append(
+            UpstreamRun.model_construct(id=dep_id, status=RunStatus(dep.status), gate_passed=verdicts[dep_id])
+        )
+    return out
+
+
+def _judge(
+    uow: UnitOfWork, row: RunRecord, request: GateRequest, verdicts: dict[str, bool]
+) -> ReleaseGateResult:
     at = request.as_of or uow.now
-    doc = document.build(_run_facts(row), artifact_service.policy_facts_of_run(uow, row.id), [], at)
+    artifacts = artifact_service.policy_facts_of_run(uow, row.id)
+    doc = document.build(_run_facts(row), artifacts, _upstream(uow, row, at, verdicts), at)
     resolved = assignment_service.resolve(uow, row.owner, row.metadata)
     if request.policy is not None:
         spec = policy_service.spec_in_force(uow, request.policy, request.version, at)
@@ -68,6 +94,11 @@ def evaluate(uow: UnitOfWork, row: RunRecord, request: GateRequest) -> ReleaseGa
     return engine.evaluate(
         spec, doc, tenant_severity=resolved.tenant_severity, waivers=waivers, rego=default_evaluator()
     )
+
+
+def evaluate(uow: UnitOfWork, row: RunRecord, request: GateRequest) -> ReleaseGateResult:
+    """The run's verdict; its upstream runs' verdicts are part of its input."""
+    return _judge(uow, row, request, {})
 
 
 def release_gate(uow: UnitOfWork, run_id: str, request: GateRequest | None = None) -> ReleaseGateResult:
@@ -107,7 +138,7 @@ def manifest(
     newest, packs_after = pack_service.list_packs(uow, Page(limit=MANIFEST_PACKS), run_id=run_id)
     packs = newest[::-1]
     result = RunManifest(
-        run=run_from_row(row),
+        run=run_from_row(row, repository.dependencies_of(uow, [run_id]).get(run_id)),
         artifacts=artifacts,
         disclosure_pack=packs[-1] if packs else None,
         disclosure_packs=packs,

@@ -14,9 +14,11 @@ from maestro.api.responses import json_response, page_response
 from maestro.errors import PreconditionFailed, ValidationFailed
 from maestro.models import (
     ErrorBody,
+    LineageDirection,
     ReleaseGateResult,
     Run,
     RunCreate,
+    RunLineage,
     RunManifest,
     RunStatus,
     RunUpdate,
@@ -25,6 +27,7 @@ from maestro.models import (
 )
 from maestro.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Cursor
 from maestro.platform.uow import UnitOfWork
+from maestro.runs import lineage as lineage_service
 from maestro.runs import release_gate as gate_service
 from maestro.runs import service as run_service
 from maestro.runs.repository import RunFilter
@@ -208,3 +211,18 @@ def check_release_gate(
     moment = _parse_as_of(as_of) if as_of is not None else None
     request = gate_service.GateRequest(policy=policy, version=policy_version, as_of=moment)
     return json_response(gate_service.release_gate(uow, run_id, request))
+
+
+@router.get("/{run_id}/lineage", response_model=RunLineage, responses=_ERRORS)
+def get_run_lineage(
+    run_id: str,
+    uow: UowDep,
+    direction: Annotated[
+        LineageDirection, Query(description="up: what the run depends on; down: what depends on it.")
+    ] = LineageDirection.UP,
+    depth: Annotated[
+        int, Query(ge=1, le=lineage_service.MAX_DEPTH, description="Hops to follow.")
+    ] = lineage_service.DEFAULT_DEPTH,
+) -> Response:
+    """The runs within ``depth`` dependency hops, at most 1000 of them (then ``truncated``)."""
+    return json_response(lineage_service.lineage(uow, run_id, direction, depth))

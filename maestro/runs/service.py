@@ -31,7 +31,7 @@ from maestro.models import TERMINAL_STATUSES, Run, RunCreate, RunStatus, RunUpda
 from maestro.pagination import Cursor, Page
 from maestro.platform.scope import Scope
 from maestro.platform.uow import UnitOfWork
-from maestro.runs import repository
+from maestro.runs import lineage, repository
 from maestro.runs.repository import RunFilter, RunRecord
 from maestro.services.rows import run_from_row
 
@@ -49,7 +49,14 @@ ALLOWED_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
     RunStatus.FAILED: frozenset(),
     RunStatus.CANCELLED: frozenset(),
 }
-_NOT_NULL_ON_UPDATE = ("name", "status", "related_entity_ids", "related_decision_ids", "metadata")
+_NOT_NULL_ON_UPDATE = (
+    "name",
+    "status",
+    "related_entity_ids",
+    "related_decision_ids",
+    "metadata",
+    "depends_on",
+)
 
 
 def etag(version: int) -> str:
@@ -67,6 +74,7 @@ def create_run(uow: UnitOfWork, data: RunCreate) -> tuple[Run, int]:
     now = uow.clock()
     started_at = data.started_at.astimezone(UTC) if data.started_at else now
     _not_in_future("started_at", started_at, now)
+    lineage.check_known(uow, data.depends_on)  # a new run has no dependants: no cycle to close
     run_id = uuid7()
     record = RunRecord(
         id=run_id,
@@ -86,7 +94,8 @@ def create_run(uow: UnitOfWork, data: RunCreate) -> tuple[Run, int]:
     repository.insert_run(uow, record)
     repository.set_links(uow, run_id, "entity", data.related_entity_ids, started_at, replace=False)
     repository.set_links(uow, run_id, "decision", data.related_decision_ids, started_at, replace=False)
-    run = run_from_row(record)
+    repository.set_dependencies(uow, run_id, data.depends_on, replace=False)
+    run = run_from_row(record, data.depends_on)
     uow.record("run.create", "run", run_id, run)
     return run, 1
 
@@ -99,12 +108,17 @@ def get_run(uow: UnitOfWork, run_id: str) -> tuple[Run, int]:
     row = repository.get_run(uow, run_id)
     if row is None:
         raise RunNotFound()
-    return run_from_row(row), row.version
+    return run_from_row(row, _depends_on(uow, run_id)), row.version
+
+
+def _depends_on(scope: Scope, run_id: str) -> list[str]:
+    return repository.dependencies_of(scope, [run_id]).get(run_id, [])
 
 
 def list_runs(uow: UnitOfWork, where: RunFilter, page: Page) -> tuple[list[Run], Cursor | None]:
     rows = repository.list_runs(uow, where, page)
-    runs = [run_from_row(r) for r in rows[: page.limit]]
+    depends_on = repository.dependencies_of(uow, [r.id for r in rows[: page.limit]])
+    runs = [run_from_row(r, depends_on.get(r.id)) for r in rows[: page.limit]]
     after = Cursor(runs[-1].started_at, runs[-1].id) if len(rows) > page.limit else None
     return runs, after
 
@@ -190,7 +204,11 @@ def _changes(row: Any, data: RunUpdate, now: datetime) -> dict[str, Any]:
 def update_run(
     uow: UnitOfWork, run_id: str, data: RunUpdate, *, if_match: Sequence[int] | None = None
 ) -> tuple[Run, int]:
-    """Apply ``data``; with ``if_match`` (ETag versions) only if the run is still at one of them."""
+    """Apply ``data``; with ``if_match`` (ETag versions) only if the run is still at one of them.
+    New dependencies are checked (known, not itself, no cycle) under the tenant's
+    dependency lock, taken before the run's row lock so writers always lock in one order."""
+    if data.depends_on is not None:
+        lineage.lock(uow)
     for _ in range(_CAS_ATTEMPTS):
         row = repository.get_run(uow, run_id, for_update=True)
         if row is None:
@@ -201,17 +219,23 @@ def update_run(
             )
         now = uow.clock()
         values = _changes(row, data, now)
-        if not values:  # nothing changes: no write, same ETag
-            return run_from_row(row), row.version
+        depends_on = current = _depends_on(uow, run_id)
+        if data.depends_on is not None and data.depends_on != current:
+            lineage.check_update(uow, run_id, data.depends_on)
+            depends_on = data.depends_on
+        if not values and depends_on == current:  # nothing changes: no write, same ETag
+            return run_from_row(row, current), row.version
         values["updated_at"] = now
         if repository.update_run_if_version(uow, run_id, row.version, values):
             for kind in ("entity", "decision"):
                 ids = values.get(f"related_{kind}_ids")
                 if ids is not None:
                     repository.set_links(uow, run_id, kind, ids, row.started_at, replace=True)
+            if depends_on != current:
+                repository.set_dependencies(uow, run_id, depends_on, replace=True)
             fresh = repository.get_run(uow, run_id)
             assert fresh is not None
-            run = run_from_row(fresh)
+            run = run_from_row(fresh, depends_on)
             uow.record("run.update", "run", run_id, run)
             return run, fresh.version
     raise PreconditionFailed("Run is being changed concurrently; retry the update")

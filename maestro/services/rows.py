@@ -23,7 +23,8 @@ from maestro.models import (
 )
 
 
-def run_from_row(row: Row[Any] | Any) -> Run:
+def run_from_row(row: Row[Any] | Any, depends_on: list[str] | None = None) -> Run:
+    """``depends_on`` (sorted) lives in its own table: the caller reads it alongside."""
     return Run.model_construct(
         id=row.id,
         name=row.name,
@@ -36,6 +37,7 @@ def run_from_row(row: Row[Any] | Any) -> Run:
         related_entity_ids=row.related_entity_ids,
         related_decision_ids=row.related_decision_ids,
         metadata=row.metadata,
+        depends_on=depends_on or [],
     )
 
 

@@ -66,6 +66,7 @@ ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("PATCH", "/maestro/runs/{run_id}"): W,
     ("GET", "/maestro/runs/{run_id}/manifest"): V,
     ("GET", "/maestro/runs/{run_id}/release-gate"): V,
+    ("GET", "/maestro/runs/{run_id}/lineage"): V,
     ("GET", "/maestro/runs/{base_run_id}/sbom-diff/{head_run_id}"): V,
     # artifacts and their evidence
     ("POST", "/maestro/artifacts"): W,

@@ -50,7 +50,7 @@ def test_fastapis_own_validation_schema_is_gone() -> None:
 def test_schema_states_the_rules_the_server_enforces() -> None:
     schemas = SPEC["components"]["schemas"]
     update = schemas["RunUpdate"]["properties"]
-    for field in ("name", "status", "related_entity_ids", "related_decision_ids", "metadata"):
+    for field in ("name", "status", "related_entity_ids", "related_decision_ids", "metadata", "depends_on"):
         assert "null" not in json.dumps(update[field]), field  # may be omitted, never null
     assert "null" in json.dumps(update["cost_actual"])  # null clears a cost
     assert update["related_entity_ids"]["uniqueItems"] is True
@@ -166,7 +166,7 @@ def test_a_timestamp_means_the_same_instant_in_any_offset(
 
 def test_patch_refuses_null_where_the_schema_says_so(client: TestClient, make_run: Any) -> None:
     run = make_run()
-    for field in ("name", "status", "related_entity_ids", "related_decision_ids", "metadata"):
+    for field in ("name", "status", "related_entity_ids", "related_decision_ids", "metadata", "depends_on"):
         response = client.patch(f"/maestro/runs/{run['id']}", json={field: None})
         assert response.status_code == 422, field
         assert response.json()["errors"][0] == {

@@ -22,7 +22,7 @@ class TestRuns:
         run = response.json()
         assert set(run) == {
             "id", "name", "owner", "started_at", "finished_at", "status", "cost_estimate",
-            "cost_actual", "related_entity_ids", "related_decision_ids", "metadata",
+            "cost_actual", "related_entity_ids", "related_decision_ids", "metadata", "depends_on",
         }  # fmt: skip
         assert run["status"] == "pending"
         assert run["finished_at"] is None
@@ -37,6 +37,7 @@ class TestRuns:
         assert run["related_entity_ids"] == []
         assert run["related_decision_ids"] == []
         assert run["metadata"] == {}
+        assert run["depends_on"] == []
         assert run["cost_estimate"] is None
 
     def test_ids_are_time_ordered_uuids(self, make_run: MakeRun) -> None:
