@@ -190,3 +190,24 @@ def test_the_manifest_gate_applies_waivers_too(
     create(client, run_id=run_id, expires_at=iso(clock.at + timedelta(days=1)))
     manifest = client.get(f"/maestro/runs/{run_id}/manifest").json()
     assert manifest["release_gate"]["passed"] is True
+
+
+def test_an_upstream_run_is_judged_with_its_own_waivers(
+    client: TestClient, succeeded: Callable[..., str], clock: Clock
+) -> None:
+    policy: dict[str, Any] = {"name": "with-upstream", "kind": "builtin", "builtin": "seed-default"}
+    policy["rules"] = [{"rule": "upstream-gates-passed"}]
+    created = client.post("/maestro/policies", json=policy)
+    assert created.status_code == 201, created.text
+    assigned = client.post("/maestro/policy-assignments", json={"policy_id": created.json()["id"]})
+    assert assigned.status_code == 201, assigned.text
+    upstream = succeeded()
+    downstream = succeeded(depends_on=[upstream])
+    assert results(client, downstream)["upstream-gates-passed"]["status"] == "failed"
+    create(client, run_id=upstream, expires_at=iso(clock.at + timedelta(hours=1)))
+    assert results(client, upstream)["_passed"]["passed"] is True
+    gate = results(client, downstream)
+    assert gate["upstream-gates-passed"]["status"] == "passed"  # the upstream gate passes, waived
+    assert gate[RULE]["status"] == "failed"  # the downstream run's own failure is not waived
+    clock.advance(hours=1)
+    assert results(client, downstream)["upstream-gates-passed"]["status"] == "failed"

@@ -143,3 +143,17 @@ def test_the_sdk_guide_example_runs(maestro: MaestroClient, capsys: pytest.Captu
         "declared-compliant-artifact",
     ]
     assert maestro.get_waiver(str(scope["waiver"].id)).revoked_at is not None
+
+
+def test_cli_gate_passes_with_the_waiver_and_fails_once_revoked(mcli: Cli, maestro: MaestroClient) -> None:
+    run = maestro.create_run(name="n", owner="ci", status="succeeded")
+    assert mcli("gate", run.id).exit_code == 1
+    waiver = mcli.id(
+        "waivers", "create", "--rule", RULE, "--run", run.id, "--reason", "SEC-9", "--expires", "1d"
+    )
+    passed = mcli("gate", run.id)
+    assert passed.exit_code == 0, passed.output
+    assert "waived by local until" in passed.stdout
+    assert "SEC-9" in passed.stdout
+    mcli.ok("waivers", "revoke", waiver)
+    assert mcli("gate", run.id).exit_code == 1
