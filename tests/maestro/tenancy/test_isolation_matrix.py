@@ -79,6 +79,15 @@ KINDS: dict[tuple[str, str], str] = {
     ("GET", "/maestro/waivers"): LIST,
     ("GET", "/maestro/waivers/{waiver_id}"): READ,
     ("POST", "/maestro/waivers/{waiver_id}/revoke"): WRITE,
+    ("GET", "/maestro/runs/{run_id}/lineage"): READ,
+    ("POST", "/maestro/policies"): CREATE,
+    ("GET", "/maestro/policies"): LIST,
+    ("GET", "/maestro/policies/{policy_id}"): READ,
+    ("GET", "/maestro/policies/{policy_id}/versions"): READ,
+    ("POST", "/maestro/policy-assignments"): CREATE,
+    ("GET", "/maestro/policy-assignments"): LIST,
+    ("GET", "/maestro/policy-assignments/{assignment_id}"): READ,
+    ("DELETE", "/maestro/policy-assignments/{assignment_id}"): WRITE,
 }
 # Which of a tenant's objects a path parameter names (``World.object_id``).
 PARAMS = {
@@ -90,6 +99,8 @@ PARAMS = {
     "key_id": "trusted_key",
     "token_id": "token",
     "waiver_id": "waiver",
+    "policy_id": "policy",
+    "assignment_id": "assignment",
 }
 # Where a route needs another object of the kind (an archive has members).
 PARAM_OVERRIDES = {("GET", "/maestro/artifacts/{artifact_id}/evidence/members"): {"artifact_id": "archive"}}
@@ -102,6 +113,7 @@ WRITE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/maestro/trusted-keys/{key_id}"): {},
     ("DELETE", "/maestro/tokens/{token_id}"): {},
     ("POST", "/maestro/waivers/{waiver_id}/revoke"): {},
+    ("DELETE", "/maestro/policy-assignments/{assignment_id}"): {},
 }
 # For each list: (query parameter, the value it takes from a tenant's world).
 FILTERS: dict[tuple[str, str], list[tuple[str, Callable[[World], str]]]] = {
@@ -126,6 +138,8 @@ FILTERS: dict[tuple[str, str], list[tuple[str, Callable[[World], str]]]] = {
         ("run_id", lambda w: w.runs[0]["id"]),
         ("rule", lambda w: w.waivers[0]["rule"]),
     ],
+    ("GET", "/maestro/policies"): [],
+    ("GET", "/maestro/policy-assignments"): [],
 }
 # What a list needs to list everything (a component search names a package).
 UNFILTERED = {("GET", "/maestro/components"): {"name": SHARED_COMPONENT}}
@@ -144,6 +158,8 @@ CURSOR_URLS: dict[tuple[str, str], Callable[[World], str]] = {
     ("GET", "/maestro/artifacts/{artifact_id}/components"): (
         lambda w: f"/maestro/artifacts/{w.artifacts[0]['id']}/components"
     ),
+    ("GET", "/maestro/policies"): lambda w: "/maestro/policies",
+    ("GET", "/maestro/policy-assignments"): lambda w: "/maestro/policy-assignments",
 }
 _PARAM = re.compile(r"\{([^}]+)\}")
 
@@ -388,6 +404,18 @@ def _create_waiver(m: Matrix) -> None:
     _same_as_absent(m, "/maestro/waivers", body, m.b.runs[0]["id"])
 
 
+def _create_policy(m: Matrix) -> None:
+    """B's policy name is free in A's tenant: a new policy of A's, not a version of B's."""
+    body = {"name": m.b.policies[0]["name"], "kind": "builtin", "builtin": "seed-default"}
+    response = m.on_b("POST", "/maestro/policies", json=body)
+    assert response.status_code == 201, response.text
+    assert (response.json()["version"], response.json()["id"] != m.b.policies[0]["id"]) == (1, True)
+
+
+def _create_assignment(m: Matrix) -> None:
+    _same_as_absent(m, "/maestro/policy-assignments", lambda p: {"policy_id": p}, m.b.policies[0]["id"])
+
+
 CREATES: dict[tuple[str, str], Callable[[Matrix], None]] = {
     ("POST", "/maestro/runs"): _create_run,
     ("POST", "/maestro/artifacts"): _create_artifact,
@@ -395,6 +423,8 @@ CREATES: dict[tuple[str, str], Callable[[Matrix], None]] = {
     ("POST", "/maestro/trusted-keys"): _create_trusted_key,
     ("POST", "/maestro/tokens"): _create_token,
     ("POST", "/maestro/waivers"): _create_waiver,
+    ("POST", "/maestro/policies"): _create_policy,
+    ("POST", "/maestro/policy-assignments"): _create_assignment,
 }
 
 

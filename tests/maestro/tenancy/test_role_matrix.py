@@ -62,6 +62,18 @@ class Setup:
         )
 
 
+def _policy(s: Setup) -> str:
+    body = {"name": f"p-{uuid.uuid4().hex[:12]}", "kind": "builtin", "builtin": "seed-default"}
+    return str(expect(s.client.post("/maestro/policies", json=body, headers=s.world.admin), 201)["id"])
+
+
+def _assignment(s: Setup) -> str:
+    body = {"policy_id": _policy(s), "owner": f"o-{uuid.uuid4().hex[:12]}"}
+    return str(
+        expect(s.client.post("/maestro/policy-assignments", json=body, headers=s.world.admin), 201)["id"]
+    )
+
+
 def _run(s: Setup, n: int = 0) -> str:
     return str(s.world.runs[n]["id"])
 
@@ -157,6 +169,29 @@ REQUESTS: dict[tuple[str, str], Callable[[Setup], Call]] = {
     ("GET", "/maestro/waivers/{waiver_id}"): lambda s: Call(f"/maestro/waivers/{s.world.waivers[0]['id']}"),
     ("POST", "/maestro/waivers/{waiver_id}/revoke"): lambda s: Call(
         f"/maestro/waivers/{s.world.waivers[1]['id']}/revoke"  # revoking again answers the same
+    ),
+    ("GET", "/maestro/runs/{run_id}/lineage"): lambda s: Call(f"/maestro/runs/{_run(s)}/lineage"),
+    ("POST", "/maestro/policies"): lambda s: Call(
+        "/maestro/policies",
+        {"json": {"name": f"p-{uuid.uuid4().hex[:12]}", "kind": "builtin", "builtin": "seed-default"}},
+        (201,),
+    ),
+    ("GET", "/maestro/policies"): lambda s: Call("/maestro/policies"),
+    ("GET", "/maestro/policies/{policy_id}"): lambda s: Call(f"/maestro/policies/{_policy(s)}"),
+    ("GET", "/maestro/policies/{policy_id}/versions"): lambda s: Call(
+        f"/maestro/policies/{_policy(s)}/versions"
+    ),
+    ("POST", "/maestro/policy-assignments"): lambda s: Call(
+        "/maestro/policy-assignments",
+        {"json": {"policy_id": _policy(s), "owner": f"o-{uuid.uuid4().hex[:12]}"}},
+        (201,),
+    ),
+    ("GET", "/maestro/policy-assignments"): lambda s: Call("/maestro/policy-assignments"),
+    ("GET", "/maestro/policy-assignments/{assignment_id}"): lambda s: Call(
+        f"/maestro/policy-assignments/{_assignment(s)}"
+    ),
+    ("DELETE", "/maestro/policy-assignments/{assignment_id}"): lambda s: Call(
+        f"/maestro/policy-assignments/{_assignment(s)}", ok=(204,)
     ),
 }
 

@@ -76,6 +76,8 @@ class World:
     key_pem: str = ""
     contents: list[bytes] = field(default_factory=list)
     waivers: list[dict[str, Any]] = field(default_factory=list)
+    policies: list[dict[str, Any]] = field(default_factory=list)
+    assignments: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def admin(self) -> dict[str, str]:
@@ -91,6 +93,8 @@ class World:
             "trusted_key": self.key["id"],
             "token": self.viewer_token.id,
             "waiver": self.waivers[0]["id"],
+            "policy": self.policies[0]["id"],
+            "assignment": self.assignments[0]["id"],
         }[kind]
 
     def secrets(self) -> set[str]:
@@ -107,6 +111,8 @@ class World:
         for waiver in self.waivers:
             found |= {waiver["id"], waiver["rule"], waiver["reason"]}
         found |= {line for line in self.key_pem.splitlines() if not line.startswith("-----")}
+        found |= {p["id"] for p in self.policies} | {p["name"] for p in self.policies}
+        found |= {a["id"] for a in self.assignments} | {a["owner"] for a in self.assignments}
         found |= {f"{self.tenant}-secret-lib{i}" for i in range(3)} | {
             f"{self.tenant}-secret-{i}.txt" for i in range(3)
         }
@@ -165,4 +171,12 @@ def build_world(
         body = {"rule": f"{tenant}-secret-rule", "run_id": first, "reason": f"{tenant}-secret-reason-{n}"}
         response = client.post("/maestro/waivers", json={**body, "expires_at": until}, headers=world.admin)
         world.waivers.append(expect(response, 201))
+    for n in range(2):
+        policy = {"name": f"{tenant}-secret-policy-{n}", "kind": "builtin", "builtin": "seed-default"}
+        made = expect(client.post("/maestro/policies", json=policy, headers=world.admin), 201)
+        world.policies.append(made)
+        assignment = {"policy_id": made["id"], "owner": f"{tenant}-secret-owner-{n}"}
+        world.assignments.append(
+            expect(client.post("/maestro/policy-assignments", json=assignment, headers=world.admin), 201)
+        )
     return world
