@@ -38,6 +38,7 @@ from maestro.environment import BadSetting
 from maestro.limits import HeadLimits
 from maestro.logs import configure_logging
 from maestro.packs import router as packs_router
+from maestro.platform.uow import utc_now
 from maestro.policy_assignments import router as assignments_router
 from maestro.policy_registry import dry_run_router
 from maestro.policy_registry import router as policies_router
@@ -50,6 +51,7 @@ from maestro.tenancy.roles import ROUTE_ROLES
 from maestro.trusted_keys import router as trusted_keys_router
 from maestro.verdicts import router as verdicts_router
 from maestro.verdicts.follower import GateFollower
+from maestro.waivers import router as waivers_router
 
 log = logging.getLogger("maestro.app")
 
@@ -134,6 +136,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.audit_sequencer = Sequencer(db, after_pass=app.state.gate_follower.wake)
     app.state.route_roles = dict(ROUTE_ROLES)  # an app built for tests may add its own routes
     app.state.settings = settings
+    app.state.clock = utc_now  # each request's clock (UnitOfWork.now); tests may set their own
     app.state.intelgraph = intelgraph
     app.state.blobs = open_blob_store(settings)
     app.state.parser = Parser(ParseBudget.from_settings(settings))
@@ -160,6 +163,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         dry_run_router,
         assignments_router,
         verdicts_router,
+        waivers_router,
     ):
         app.include_router(module.router)
     root.install_docs(app)

@@ -148,6 +148,9 @@ class Settings(BaseSettings):
         description="Ed25519 PEM private key that signs audit checkpoints; "
         "default <data_dir>/keys/signing-key.pem, generated on first use (mode 0600).",
     )
+    waiver_max_days: int = Field(
+        default=90, ge=1, le=366, description="How far ahead a waiver's expires_at may be, in days."
+    )
     log_level: str = Field(default="INFO")
     access_log: bool = Field(default=True, description="One JSON line per request.")
     auth: Literal["auto", "required"] = Field(

@@ -12,6 +12,7 @@ same class, so a caller catches ``RunNotFound`` whichever side it is on.
      │    ├── TokenNotFound             404 token_not_found
      │    ├── PolicyNotFound            404 policy_not_found
      │    ├── PolicyAssignmentNotFound  404 policy_assignment_not_found
+     │    ├── WaiverNotFound            404 waiver_not_found
      │    └── TenantNotFound            404 tenant_not_found
      ├── Unauthorized                   401 unauthorized
      ├── Forbidden                      403 forbidden
@@ -137,6 +138,11 @@ class PolicyNotFound(NotFound):
 class PolicyAssignmentNotFound(NotFound):
     code = "policy_assignment_not_found"
     default_detail = "Policy assignment not found"
+
+
+class WaiverNotFound(NotFound):
+    code = "waiver_not_found"
+    default_detail = "Waiver not found"
 
 
 class TenantNotFound(NotFound):

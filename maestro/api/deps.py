@@ -20,6 +20,7 @@ from maestro.errors import (
     PolicyNotFound,
     RunNotFound,
     TrustedKeyNotFound,
+    WaiverNotFound,
 )
 from maestro.pagination import (
     CURSOR_PATTERN,
@@ -43,6 +44,7 @@ _NOT_FOUND: dict[str, type[NotFound]] = {
     "key_id": TrustedKeyNotFound,
     "policy_id": PolicyNotFound,
     "assignment_id": PolicyAssignmentNotFound,
+    "waiver_id": WaiverNotFound,
 }
 
 

@@ -155,6 +155,7 @@ class UnitOfWorkMiddleware:
             request_id=state.get("request_id", ""),
             state=state,
             on_events=scope["app"].state.audit_sequencer.wake,
+            clock=scope["app"].state.clock,
         )
         state[UOW_STATE] = uow
         try:

@@ -54,6 +54,9 @@ class MaestroGroup(LazyGroup):
         "tokens": Entry(
             "maestro.cli.tokens", "app", "API tokens: bootstrap the first, create, list and revoke."
         ),
+        "waivers": Entry(
+            "maestro.cli.waivers", "app", "Waivers of policy rules: create, list, show and revoke."
+        ),
         "db": Entry("maestro.cli.db", "app", "Database schema management."),
         "blobs": Entry("maestro.cli.blobs", "app", "Uploaded content in the blob store."),
         "server": Entry(

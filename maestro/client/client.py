@@ -27,6 +27,7 @@ from maestro.client.policies import PolicyCalls
 from maestro.client.retry import RetryPolicy
 from maestro.client.tenancy import TenancyCalls
 from maestro.client.transport import Call, Transport
+from maestro.client.waivers import WaiverCalls
 from maestro.client.wire import build, decode, decode_list, encode
 from maestro.errors import DependencyUnavailable, MaestroError, TrustedKeyNotFound
 from maestro.models import (
@@ -68,7 +69,7 @@ def _path(*parts: str) -> str:
     return "/maestro/" + "/".join(quote(part, safe="") for part in parts)
 
 
-class MaestroClient(PolicyCalls, GateReportCalls, TenancyCalls):
+class MaestroClient(PolicyCalls, GateReportCalls, TenancyCalls, WaiverCalls):
     """A Maestro API client. ``base_url`` and ``token`` default to ``MAESTRO_URL`` and
     ``MAESTRO_TOKEN`` (an unusable value there raises ``maestro.environment.BadSetting``
     naming it); pass ``http`` to use a ready ``httpx.Client`` (a test client, a

@@ -354,3 +354,4 @@ from maestro.db import audit_tables as _audit_tables  # noqa: E402, F401
 from maestro.db import policy_tables as _policy_tables  # noqa: E402, F401
 from maestro.db import tenancy_tables  # noqa: E402, F401
 from maestro.db import verdict_tables as _verdict_tables  # noqa: E402, F401
+from maestro.db import waiver_tables as _waiver_tables  # noqa: E402, F401

@@ -4,7 +4,9 @@ The gate evaluates the run's input document (``maestro.policies.document``) unde
 policy assigned to the run (``maestro.policy_assignments.service``: the built-in
 ``seed-default`` unless the tenant assigned another), or under ``policy`` when the
 caller names one; ``as_of`` judges rules (their versions and ``effective_on`` dates)
-as they stood at that instant.
+and waivers (``maestro.waivers.service``: those in force at that instant which cover
+the run) as they stood at that instant. Without ``as_of`` the instant is the request's,
+so a waiver stops applying at the first read after it expires or is revoked.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from maestro.policy_registry import service as policy_service
 from maestro.runs import repository
 from maestro.runs.repository import RunRecord
 from maestro.services.rows import run_from_row
+from maestro.waivers import service as waiver_service
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +99,11 @@ def _judge(
         spec = policy_service.spec_in_force(scope, assigned.policy_id, assigned.policy_version, at)
     else:
         spec = builtins.SEED_DEFAULT
-    return doc, engine.evaluate(spec, doc, tenant_severity=resolved.tenant_severity, rego=default_evaluator())
+    waivers = waiver_service.covering(scope, row.id, row.owner, row.metadata, at)
+    result = engine.evaluate(
+        spec, doc, tenant_severity=resolved.tenant_severity, waivers=waivers, rego=default_evaluator()
+    )
+    return doc, result
 
 
 def evaluate_current(uow: UnitOfWork, run_id: str) -> tuple[document.InputDocument, ReleaseGateResult] | None:

@@ -102,6 +102,11 @@ ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("GET", "/maestro/policy-assignments"): V,
     ("GET", "/maestro/policy-assignments/{assignment_id}"): V,
     ("DELETE", "/maestro/policy-assignments/{assignment_id}"): A,
+    # waivers: anyone may see what is waived and why; waiving or revoking is an admin's decision
+    ("POST", "/maestro/waivers"): A,
+    ("GET", "/maestro/waivers"): V,
+    ("GET", "/maestro/waivers/{waiver_id}"): V,
+    ("POST", "/maestro/waivers/{waiver_id}/revoke"): A,
     # tokens and tenants
     ("POST", "/maestro/tokens"): A,
     ("GET", "/maestro/tokens"): A,

@@ -82,7 +82,7 @@ def test_help_imports_no_command(tmp_path: Path) -> None:
 
 
 def test_group_help_imports_no_server_code(tmp_path: Path) -> None:
-    groups = ["runs", "artifacts", "packs", "manifest", "gate", "config"]
+    groups = ["runs", "artifacts", "packs", "manifest", "gate", "config", "waivers"]
     for report in probe([[group, "--help"] for group in groups], tmp_path):
         assert (report["args"], report["exit"], report["loaded"]) == (report["args"], 0, [])
 
@@ -104,6 +104,7 @@ def test_client_commands_import_no_server_code(server: str, tmp_path: Path) -> N
         ["manifest", run_id],
         ["gate", "no-such-run"],
         ["config", "show"],
+        ["waivers", "list", "--active"],
     ]
     report = probe(commands, tmp_path, MAESTRO_URL=server)
     assert [(r["args"], r["exit"]) for r in report] == [

@@ -58,6 +58,7 @@ class Matrix:
             "content": [get(f"/maestro/artifacts/{x['id']}/content").content for x in self.b.artifacts],
             "packs": get("/maestro/disclosure-packs").json(),
             "keys": get("/maestro/trusted-keys").json(),
+            "waivers": get("/maestro/waivers").json(),
             "tokens": tokens,
             "viewer works": self.client.get("/maestro/runs", headers=bearer(self.b.viewer_token)).status_code,
         }

@@ -75,6 +75,10 @@ KINDS: dict[tuple[str, str], str] = {
     ("GET", "/maestro/audit/proofs/inclusion"): OWN_LOG,
     ("GET", "/maestro/audit/proofs/consistency"): OWN_LOG,
     ("GET", "/maestro/keys"): GLOBAL,  # the server's public keys: the same answer to everyone
+    ("POST", "/maestro/waivers"): CREATE,
+    ("GET", "/maestro/waivers"): LIST,
+    ("GET", "/maestro/waivers/{waiver_id}"): READ,
+    ("POST", "/maestro/waivers/{waiver_id}/revoke"): WRITE,
     ("GET", "/maestro/runs/{run_id}/lineage"): READ,
     ("POST", "/maestro/policies"): CREATE,
     ("GET", "/maestro/policies"): LIST,
@@ -95,6 +99,7 @@ PARAMS = {
     "pack_id": "pack",
     "key_id": "trusted_key",
     "token_id": "token",
+    "waiver_id": "waiver",
     "policy_id": "policy",
     "assignment_id": "assignment",
 }
@@ -108,6 +113,7 @@ WRITE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/maestro/artifacts/{artifact_id}/content"): {"content": b"bytes from another tenant"},
     ("DELETE", "/maestro/trusted-keys/{key_id}"): {},
     ("DELETE", "/maestro/tokens/{token_id}"): {},
+    ("POST", "/maestro/waivers/{waiver_id}/revoke"): {},
     ("DELETE", "/maestro/policy-assignments/{assignment_id}"): {},
     ("POST", "/maestro/policies/{policy_id}/dry-run"): {"json": {}},
 }
@@ -130,6 +136,10 @@ FILTERS: dict[tuple[str, str], list[tuple[str, Callable[[World], str]]]] = {
         ("object_id", lambda w: w.runs[0]["id"]),
         ("actor", lambda w: w.admin_token.id),
     ],
+    ("GET", "/maestro/waivers"): [
+        ("run_id", lambda w: w.runs[0]["id"]),
+        ("rule", lambda w: w.waivers[0]["rule"]),
+    ],
     ("GET", "/maestro/policies"): [],
     ("GET", "/maestro/policy-assignments"): [],
 }
@@ -142,6 +152,7 @@ CURSOR_URLS: dict[tuple[str, str], Callable[[World], str]] = {
     ("GET", "/maestro/disclosure-packs"): lambda w: "/maestro/disclosure-packs",
     ("GET", "/maestro/components"): lambda w: f"/maestro/components?name={SHARED_COMPONENT}",
     ("GET", "/maestro/audit"): lambda w: "/maestro/audit",
+    ("GET", "/maestro/waivers"): lambda w: "/maestro/waivers",
     ("GET", "/maestro/runs/{run_id}/manifest"): lambda w: f"/maestro/runs/{w.runs[0]['id']}/manifest",
     ("GET", "/maestro/artifacts/{artifact_id}/evidence/members"): (
         lambda w: f"/maestro/artifacts/{w.artifacts[1]['id']}/evidence/members"
@@ -385,6 +396,16 @@ def _create_token(m: Matrix) -> None:
     _same_as_absent(m, "/maestro/tokens", body, m.b.tenant)
 
 
+def _create_waiver(m: Matrix) -> None:
+    """B's run is as unknown as a run nobody has."""
+    until = m.a.waivers[0]["expires_at"]
+
+    def body(run_id: str) -> dict[str, Any]:
+        return {"rule": "run-succeeded", "run_id": run_id, "reason": "alpha", "expires_at": until}
+
+    _same_as_absent(m, "/maestro/waivers", body, m.b.runs[0]["id"])
+
+
 def _create_policy(m: Matrix) -> None:
     """B's policy name is free in A's tenant: a new policy of A's, not a version of B's."""
     body = {"name": m.b.policies[0]["name"], "kind": "builtin", "builtin": "seed-default"}
@@ -403,6 +424,7 @@ CREATES: dict[tuple[str, str], Callable[[Matrix], None]] = {
     ("POST", "/maestro/disclosure-packs"): _create_pack,
     ("POST", "/maestro/trusted-keys"): _create_trusted_key,
     ("POST", "/maestro/tokens"): _create_token,
+    ("POST", "/maestro/waivers"): _create_waiver,
     ("POST", "/maestro/policies"): _create_policy,
     ("POST", "/maestro/policy-assignments"): _create_assignment,
 }

@@ -82,6 +82,10 @@ def _artifact(s: Setup, n: int = 0) -> str:
     return str(s.world.artifacts[n]["id"])
 
 
+def _week() -> str:
+    return (datetime.now(UTC) + timedelta(days=7)).isoformat()
+
+
 REQUESTS: dict[tuple[str, str], Callable[[Setup], Call]] = {
     ("POST", "/maestro/runs"): lambda s: Call(
         "/maestro/runs", {"json": {"name": "matrix", "owner": "ci"}}, (201,)
@@ -156,6 +160,16 @@ REQUESTS: dict[tuple[str, str], Callable[[Setup], Call]] = {
         "/maestro/audit/proofs/consistency", {"params": {"from": 1, "to": 2}}
     ),
     ("GET", "/maestro/keys"): lambda s: Call("/maestro/keys"),
+    ("POST", "/maestro/waivers"): lambda s: Call(
+        "/maestro/waivers",
+        {"json": {"rule": "run-succeeded", "run_id": _run(s), "reason": "matrix", "expires_at": _week()}},
+        (201,),
+    ),
+    ("GET", "/maestro/waivers"): lambda s: Call("/maestro/waivers"),
+    ("GET", "/maestro/waivers/{waiver_id}"): lambda s: Call(f"/maestro/waivers/{s.world.waivers[0]['id']}"),
+    ("POST", "/maestro/waivers/{waiver_id}/revoke"): lambda s: Call(
+        f"/maestro/waivers/{s.world.waivers[1]['id']}/revoke"  # revoking again answers the same
+    ),
     ("GET", "/maestro/runs/{run_id}/lineage"): lambda s: Call(f"/maestro/runs/{_run(s)}/lineage"),
     ("POST", "/maestro/policies"): lambda s: Call(
         "/maestro/policies",

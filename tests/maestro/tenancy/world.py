@@ -1,12 +1,13 @@
 """A tenant's full set of objects, built through the API, for the route matrices: two
 runs, three artifacts with content (two SBOMs and an archive), two packs, a trusted
-key, an admin, a writer and a viewer token, and the audit events all of that wrote.
+key, two waivers of run 0, an admin, a writer and a viewer token, and the audit events all of that wrote.
 Every name and string in it carries the tenant's id, so a leak scan can tell whose
 data an answer shows."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -74,6 +75,7 @@ class World:
     key: dict[str, Any] = field(default_factory=dict)
     key_pem: str = ""
     contents: list[bytes] = field(default_factory=list)
+    waivers: list[dict[str, Any]] = field(default_factory=list)
     policies: list[dict[str, Any]] = field(default_factory=list)
     assignments: list[dict[str, Any]] = field(default_factory=list)
 
@@ -90,6 +92,7 @@ class World:
             "pack": self.packs[0]["id"],
             "trusted_key": self.key["id"],
             "token": self.viewer_token.id,
+            "waiver": self.waivers[0]["id"],
             "policy": self.policies[0]["id"],
             "assignment": self.assignments[0]["id"],
         }[kind]
@@ -105,6 +108,8 @@ class World:
             found |= {artifact["id"], artifact["path_or_uri"], artifact["content"]["digest"]}
         for pack in self.packs:
             found |= {pack["id"], pack["summary"]}
+        for waiver in self.waivers:
+            found |= {waiver["id"], waiver["rule"], waiver["reason"]}
         found |= {line for line in self.key_pem.splitlines() if not line.startswith("-----")}
         found |= {p["id"] for p in self.policies} | {p["name"] for p in self.policies}
         found |= {a["id"] for a in self.assignments} | {a["owner"] for a in self.assignments}
@@ -161,6 +166,11 @@ def build_world(
     world.key_pem = new_pem()
     key = {"name": f"{tenant}-secret-key", "pem": world.key_pem}
     world.key = expect(client.post("/maestro/trusted-keys", json=key, headers=world.admin), 201)
+    until = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    for n in range(2):
+        body = {"rule": f"{tenant}-secret-rule", "run_id": first, "reason": f"{tenant}-secret-reason-{n}"}
+        response = client.post("/maestro/waivers", json={**body, "expires_at": until}, headers=world.admin)
+        world.waivers.append(expect(response, 201))
     for n in range(2):
         policy = {"name": f"{tenant}-secret-policy-{n}", "kind": "builtin", "builtin": "seed-default"}
         made = expect(client.post("/maestro/policies", json=policy, headers=world.admin), 201)

@@ -1,0 +1,1 @@
+"""Waivers of policy rules (``/maestro/waivers``)."""
