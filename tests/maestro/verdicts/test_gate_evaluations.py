@@ -227,3 +227,28 @@ def test_the_sdk_pages_recorded_verdicts(
     assert [e.passed for e in recorded] == [True, False]
     assert recorded[0].result.policy is not None
     assert recorded[0].vsa["payloadType"] == statement.PAYLOAD_TYPE
+
+
+def test_a_waiver_and_its_revocation_are_recorded_verdicts(
+    client: TestClient, make_run: Callable[..., dict[str, Any]]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    run = make_run(status="succeeded")  # fails seed-default: no compliant artifact
+    assert [e["passed"] for e in _evaluations(client, run["id"])] == [False]
+    until = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    body = {
+        "rule": "declared-compliant-artifact",
+        "run_id": run["id"],
+        "reason": "hotfix",
+        "expires_at": until,
+    }
+    waiver = client.post("/maestro/waivers", json=body)
+    assert waiver.status_code == 201, waiver.text
+    newest = _evaluations(client, run["id"])
+    assert [e["passed"] for e in newest] == [True, False]
+    assert newest[0]["trigger"].startswith("waiver.create@")
+    statuses = {r["rule"]: r["status"] for r in newest[0]["result"]["results"]}
+    assert statuses["declared-compliant-artifact"] == "waived"
+    assert client.post(f"/maestro/waivers/{waiver.json()['id']}/revoke").status_code == 200
+    assert [e["passed"] for e in _evaluations(client, run["id"])] == [False, True, False]
