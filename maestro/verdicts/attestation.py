@@ -30,12 +30,14 @@ def gate_vsa(
     deployment: str,
     answer: Mapping[str, Any],
     artifacts: Sequence[tuple[str, str]],
+    digest: str | None = None,
 ) -> dict[str, Any]:
     """The DSSE envelope of the VSA for ``answer`` (the gate's JSON); ``artifacts`` are
-    (artifact id, hex sha256 of its content) of the run's artifacts with content."""
+    (artifact id, hex sha256 of its content) of the run's artifacts with content;
+    ``digest`` is ``answer_digest(answer)`` when the caller has it already."""
     run_id = str(answer["run_id"])
     policy = answer.get("policy") or {}
-    subjects = [statement.Subject(GATE_SUBJECT + run_id, {"sha256": answer_digest(answer)})]
+    subjects = [statement.Subject(GATE_SUBJECT + run_id, {"sha256": digest or answer_digest(answer)})]
     subjects += [statement.Subject(f"artifacts/{aid}", {"sha256": d}) for aid, d in sorted(artifacts)]
     policy_digest = str(policy.get("digest", ""))
     algo, _, hexdigest = policy_digest.partition(":")

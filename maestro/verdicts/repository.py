@@ -57,9 +57,20 @@ class LoggedChange:
 _EVALUATION = columns_of(evaluations_t, EvaluationRecord)
 
 
-def insert_evaluation(scope: Scope, record: EvaluationRecord) -> None:
-    values = {f: getattr(record, f) for f in EvaluationRecord.__dataclass_fields__}
-    scope.session.execute(insert(evaluations_t).values(tenant_id=scope.tenant_id, **values))
+_INSERT = insert(evaluations_t)
+
+
+def insert_evaluations(scope: Scope, records: Sequence[EvaluationRecord]) -> None:
+    """One multi-row insert for a chunk's recorded evaluations."""
+    if records:
+        rows = [
+            {
+                "tenant_id": scope.tenant_id,
+                **{f: getattr(r, f) for f in EvaluationRecord.__dataclass_fields__},
+            }
+            for r in records
+        ]
+        scope.session.execute(_INSERT, rows)
 
 
 def list_evaluations(scope: Scope, run_id: str, page: Page) -> list[EvaluationRecord]:

@@ -109,19 +109,21 @@ def evaluate_runs(
         scope = DetachedScope(session, tenant_id)
         last = repository.last_outcomes(scope, [c.run_id for c in candidates])
         drafts: list[EventDraft] = []
+        records: list[EvaluationRecord] = []
         for c in candidates:
             if last.get(c.run_id) == c.outcome_digest:
                 continue
+            digest = attestation.answer_digest(c.answer)
             envelope = attestation.gate_vsa(
                 key=signer.private,
                 key_id=signer.key_id,
                 deployment=signer.base,
                 answer=c.answer,
                 artifacts=c.artifacts,
+                digest=digest,
             )
             policy = c.answer["policy"]
-            repository.insert_evaluation(
-                scope,
+            records.append(
                 EvaluationRecord(
                     id=uuid7(),
                     run_id=c.run_id,
@@ -136,7 +138,7 @@ def evaluate_runs(
                     trigger=trigger[:64],
                     result=c.answer,
                     vsa=envelope,
-                ),
+                )
             )
             drafts.append(
                 EventDraft(
@@ -144,9 +146,10 @@ def evaluate_runs(
                     actor=SYSTEM,
                     object=ObjectRef("run", c.run_id),
                     request_id=None,
-                    state_sha256=attestation.answer_digest(c.answer),
+                    state_sha256=digest,
                 )
             )
+        repository.insert_evaluations(scope, records)
         if drafts:
             recorder.enqueue(session, tenant_id=tenant_id, events=drafts, now=clock())
     return len(drafts)

@@ -7,7 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from maestro.db.records import columns_of, keyset, many, one, values_of
 from maestro.db.tables import ArtifactRow, ComponentRow
@@ -99,7 +112,7 @@ def count_in_force(scope: Scope, kinds: tuple[str, ...], at: datetime) -> int:
     return int(scope.session.execute(stmt).scalar_one())
 
 
-def _component_of_run(run_id: str) -> ColumnElement[bool]:
+def _component_of_run(run_id: str | BindParameter[Any]) -> ColumnElement[bool]:
     """The run has a visible component with the waiver's purl (any version when it names
     none): ``diff_key`` is the component's ``purl_base`` whenever it has one, so this is a
     range of the ``(run_id, diff_key)`` index."""
@@ -116,20 +129,35 @@ def _component_of_run(run_id: str) -> ColumnElement[bool]:
     )
 
 
+def _in_force_for_run_statement() -> Select[Any]:
+    """One statement for the gate's lookup, built once with bind parameters (the gate runs
+    it on every evaluation): the run's own waivers, every ``match`` waiver, and ``purl``
+    waivers naming one of the run's components, all in force at ``:at``."""
+    w = waivers_t.c
+    run_id: BindParameter[str] = bindparam("run_id")
+    at: BindParameter[datetime] = bindparam("at")
+    return (
+        select(*_WAIVER)
+        .where(
+            w.tenant_id == bindparam("tenant_id"),
+            or_(
+                and_(w.scope == "run", w.run_id == run_id),
+                w.scope == "match",
+                and_(w.scope == "purl", _component_of_run(run_id)),
+            ),
+            w.created_at <= at,
+            w.expires_at > at,
+            or_(w.revoked_at.is_(None), w.revoked_at > at),
+        )
+        .order_by(w.created_at, w.id)
+    )
+
+
+_IN_FORCE_FOR_RUN = _in_force_for_run_statement()
+
+
 def in_force_for_run(scope: Scope, run_id: str, at: datetime) -> list[WaiverRecord]:
     """The waivers in force at ``at`` that name the run or one of its components, and every
     ``match`` waiver in force (the caller decides which of those match the run)."""
-    w = waivers_t.c
-    found: list[WaiverRecord] = []
-    for condition in (
-        and_(w.run_id == run_id, w.scope == "run"),
-        w.scope == "match",
-        and_(w.scope == "purl", _component_of_run(run_id)),
-    ):
-        stmt = (
-            select(*_WAIVER)
-            .where(w.tenant_id == scope.tenant_id, condition, _in_force(at))
-            .order_by(w.created_at, w.id)
-        )
-        found += many(WaiverRecord, scope.session.execute(stmt))
-    return found
+    params = {"tenant_id": scope.tenant_id, "run_id": run_id, "at": at}
+    return many(WaiverRecord, scope.session.execute(_IN_FORCE_FOR_RUN, params))
