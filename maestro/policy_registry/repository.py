@@ -1,5 +1,7 @@
 """Queries for policies and their versions. Functions take the caller's scope, see only
-its tenant's policies and never commit; a version, once written, is never updated."""
+its tenant's policies and never commit; a version, once written, is never updated.
+Versions carry no tenant of their own: every read of them joins their policy's row on
+the scope's tenant, so another tenant's policy id finds no versions whoever calls."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Select, Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from maestro.db.policy_tables import PolicyRow, PolicyVersionRow
@@ -72,6 +74,15 @@ def insert_version(scope: Scope, record: VersionRecord) -> None:
     scope.session.execute(insert(versions_t), [values_of(record)])
 
 
+def _own_versions(scope: Scope) -> Select[Any]:
+    """Versions of the scope's policies only."""
+    return (
+        select(*_VERSION)
+        .join(policies_t, policies_t.c.id == versions_t.c.policy_id)
+        .where(policies_t.c.tenant_id == scope.tenant_id)
+    )
+
+
 def list_policies(scope: Scope, page: Page) -> list[PolicyRecord]:
     stmt = select(*_POLICY).where(policies_t.c.tenant_id == scope.tenant_id)
     return many(
@@ -89,20 +100,20 @@ def latest_versions(scope: Scope, policy_ids: Sequence[str]) -> dict[str, Versio
         .group_by(versions_t.c.policy_id)
         .subquery()
     )
-    stmt = select(*_VERSION).join(
+    stmt = _own_versions(scope).join(
         newest, (versions_t.c.policy_id == newest.c.policy_id) & (versions_t.c.version == newest.c.version)
     )
     return {r.policy_id: r for r in many(VersionRecord, scope.session.execute(stmt))}
 
 
 def versions(scope: Scope, policy_id: str) -> list[VersionRecord]:
-    stmt = select(*_VERSION).where(versions_t.c.policy_id == policy_id).order_by(versions_t.c.version)
+    stmt = _own_versions(scope).where(versions_t.c.policy_id == policy_id).order_by(versions_t.c.version)
     return many(VersionRecord, scope.session.execute(stmt))
 
 
 def version_in_force(scope: Scope, policy_id: str, version: int | None, at: datetime) -> VersionRecord | None:
     """A pinned version, or the newest one created at or before ``at``."""
-    stmt = select(*_VERSION).where(versions_t.c.policy_id == policy_id)
+    stmt = _own_versions(scope).where(versions_t.c.policy_id == policy_id)
     if version is not None:
         stmt = stmt.where(versions_t.c.version == version)
     else:

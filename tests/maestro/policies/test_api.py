@@ -3,13 +3,16 @@ both databases."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from maestro.db.engine import Database
+from maestro.platform.uow import DetachedScope
 from maestro.policies.rego_port import Outcome
+from maestro.policy_registry import repository as policy_repository
 from maestro.policy_registry import service as policy_service
 from maestro.tenancy.roles import Role
 from tests.maestro.conftest import ALL_FLAGS
@@ -301,6 +304,23 @@ def test_assignment_errors(client: TestClient) -> None:
 
 
 # ------------------------------------------------------- tenants and roles
+
+
+def test_version_queries_see_only_the_scopes_tenant(client: TestClient, maestro_store: Database) -> None:
+    """Versions carry no tenant: each query joins its policy's row on the scope's tenant,
+    so a caller that forgets to look the policy up first still finds nothing of another's."""
+    alpha = bearer(issue(maestro_store, Role.ADMIN, "alpha"))
+    issue(maestro_store, Role.ADMIN, "beta")
+    policy = create(client, VERIFIED, headers=alpha)
+    far_future = datetime(2999, 1, 1, tzinfo=UTC)
+    with maestro_store.read() as session:
+        for tenant, seen in (("alpha", 1), ("beta", 0)):
+            scope = DetachedScope(session, tenant)
+            assert len(policy_repository.versions(scope, policy["id"])) == seen
+            assert len(policy_repository.latest_versions(scope, [policy["id"]])) == seen
+            in_force = policy_repository.version_in_force(scope, policy["id"], None, far_future)
+            pinned = policy_repository.version_in_force(scope, policy["id"], 1, far_future)
+            assert [in_force is not None, pinned is not None] == [bool(seen)] * 2
 
 
 def test_another_tenants_policies_are_not_found_and_writes_are_audited(
