@@ -48,6 +48,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("PATCH", "/maestro/runs/{run_id}"): WRITE,
     ("GET", "/maestro/runs/{run_id}/manifest"): READ,
     ("GET", "/maestro/runs/{run_id}/release-gate"): READ,
+    ("GET", "/maestro/runs/{run_id}/gate-evaluations"): READ,
     ("GET", "/maestro/runs/{base_run_id}/sbom-diff/{head_run_id}"): READ,
     ("POST", "/maestro/artifacts"): CREATE,
     ("GET", "/maestro/artifacts"): LIST,
@@ -60,6 +61,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("POST", "/maestro/disclosure-packs"): CREATE,
     ("GET", "/maestro/disclosure-packs"): LIST,
     ("GET", "/maestro/disclosure-packs/{pack_id}"): READ,
+    ("GET", "/maestro/disclosure-packs/{pack_id}/export"): READ,
     ("GET", "/maestro/components"): LIST,
     ("POST", "/maestro/trusted-keys"): CREATE,
     ("GET", "/maestro/trusted-keys"): LIST,
@@ -154,6 +156,9 @@ CURSOR_URLS: dict[tuple[str, str], Callable[[World], str]] = {
     ("GET", "/maestro/audit"): lambda w: "/maestro/audit",
     ("GET", "/maestro/waivers"): lambda w: "/maestro/waivers",
     ("GET", "/maestro/runs/{run_id}/manifest"): lambda w: f"/maestro/runs/{w.runs[0]['id']}/manifest",
+    ("GET", "/maestro/runs/{run_id}/gate-evaluations"): (
+        lambda w: f"/maestro/runs/{w.runs[0]['id']}/gate-evaluations"
+    ),
     ("GET", "/maestro/artifacts/{artifact_id}/evidence/members"): (
         lambda w: f"/maestro/artifacts/{w.artifacts[1]['id']}/evidence/members"
     ),

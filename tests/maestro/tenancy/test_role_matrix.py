@@ -97,6 +97,9 @@ REQUESTS: dict[tuple[str, str], Callable[[Setup], Call]] = {
     ),
     ("GET", "/maestro/runs/{run_id}/manifest"): lambda s: Call(f"/maestro/runs/{_run(s)}/manifest"),
     ("GET", "/maestro/runs/{run_id}/release-gate"): lambda s: Call(f"/maestro/runs/{_run(s)}/release-gate"),
+    ("GET", "/maestro/runs/{run_id}/gate-evaluations"): lambda s: Call(
+        f"/maestro/runs/{_run(s)}/gate-evaluations"
+    ),
     ("GET", "/maestro/runs/{base_run_id}/sbom-diff/{head_run_id}"): lambda s: Call(
         f"/maestro/runs/{_run(s)}/sbom-diff/{_run(s, 1)}"
     ),
@@ -128,6 +131,9 @@ REQUESTS: dict[tuple[str, str], Callable[[Setup], Call]] = {
     ("GET", "/maestro/disclosure-packs"): lambda s: Call("/maestro/disclosure-packs"),
     ("GET", "/maestro/disclosure-packs/{pack_id}"): lambda s: Call(
         f"/maestro/disclosure-packs/{s.world.packs[0]['id']}"
+    ),
+    ("GET", "/maestro/disclosure-packs/{pack_id}/export"): lambda s: Call(
+        f"/maestro/disclosure-packs/{s.world.packs[0]['id']}/export"
     ),
     ("GET", "/maestro/components"): lambda s: Call(
         "/maestro/components", {"params": {"name": SHARED_COMPONENT}}
@@ -213,6 +219,10 @@ def _token(s: Setup, role: Role) -> TokenSecret:
 
 
 def _log_size(s: Setup) -> int:
+    """The log's size once the gate evaluator has judged every change so far (a read of
+    recorded verdicts catches it up), so only the request under test can grow it."""
+    settle = s.client.get(f"/maestro/runs/{_run(s)}/gate-evaluations", headers=s.world.admin)
+    assert settle.status_code == 200, settle.text
     headers = {**s.world.admin, "Accept": "application/json"}
     return int(expect(s.client.get("/maestro/audit/checkpoint", headers=headers), 200)["size"])
 

@@ -179,4 +179,9 @@ def build_world(
         world.assignments.append(
             expect(client.post("/maestro/policy-assignments", json=assignment, headers=world.admin), 201)
         )
+    # the gate evaluator judges what was just made; a read of recorded verdicts catches it up,
+    # so the tenant's log and objects stay as they are unless a request changes them
+    for _ in range(2):
+        settled = client.get(f"/maestro/runs/{first}/gate-evaluations", headers=world.admin)
+        assert settled.status_code == 200, settled.text
     return world
