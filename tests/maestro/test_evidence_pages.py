@@ -172,6 +172,8 @@ def test_migration_moves_members_out_and_back(
 ) -> None:
     """Downgrade folds the members into the artifact row; upgrade splits them out again."""
     archive = _create(client, make_run()["id"], builders.zip_of(ARCHIVE_FILES))
+    client.app.state.gate_follower.stop()  # type: ignore[attr-defined]  # nothing may write while
+    client.app.state.audit_sequencer.stop()  # type: ignore[attr-defined]  # the schema changes
     migrate.downgrade(maestro_store.engine, "0003")
     with maestro_store.engine.begin() as conn:
         folded = conn.exec_driver_sql("SELECT evidence FROM artifacts").scalar_one()
