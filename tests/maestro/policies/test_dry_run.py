@@ -206,6 +206,7 @@ def test_upstream_runs_are_judged_under_their_own_policy(client: TestClient) -> 
 def test_a_dry_run_writes_nothing(client: TestClient) -> None:
     candidate = create_policy(client, VERIFIED)
     make_run(client)
+    client.app.state.gate_follower.stop()  # type: ignore[attr-defined]  # its verdicts are not the dry-run's
     before = client.get("/maestro/audit").json()
     dry_run(client, candidate["id"])
     assert client.get("/maestro/audit").json() == before
