@@ -116,8 +116,12 @@ class UpstreamRun(_Fact):
 
     id: str
     status: RunStatus
-    gate_passed: bool
-    policy_digest: str | None = None
+    gate_passed: bool = Field(description="Its own gate's verdict, under its own assigned policy, now.")
+    policy_digest: str | None = Field(
+        default=None,
+        description="The digest of the policy version that gave gate_passed; null when the "
+        "run was past the bound of upstream runs judged for one evaluation (then not passed).",
+    )
 
 
 class InputDocument(_Fact):

@@ -11,21 +11,24 @@ so a waiver stops applying at the first read after it expires or is revoked.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from maestro.artifacts import service as artifact_service
 from maestro.checks import compliance_report
 from maestro.errors import RunNotFound
-from maestro.models import ReleaseGateResult, RunManifest, RunStatus
+from maestro.models import ReleaseGateResult, RuleResult, RunManifest, RunStatus, Severity
 from maestro.packs import service as pack_service
 from maestro.pagination import DEFAULT_LIMIT, Cursor, Order, Page
 from maestro.platform.scope import Scope
 from maestro.platform.uow import UnitOfWork
 from maestro.policies import builtins, document, engine
 from maestro.policies.document import RunFacts, UpstreamRun
-from maestro.policies.rego_port import default_evaluator
+from maestro.policies.model import PolicySpec, Waiver
+from maestro.policies.rego_port import RegoEvaluator, default_evaluator
 from maestro.policy_assignments import service as assignment_service
+from maestro.policy_assignments.service import Resolved
 from maestro.policy_registry import service as policy_service
 from maestro.runs import repository
 from maestro.runs.repository import RunRecord
@@ -63,13 +66,13 @@ def upstream_of(
     scope: Scope,
     row: RunRecord,
     at: datetime,
-    verdicts: dict[str, bool],
+    verdicts: dict[str, tuple[bool, str | None]],
     dependencies: list[str] | None = None,
 ) -> list[UpstreamRun]:
     """The run's direct dependencies (``dependencies`` when the caller read them already)
-    with the verdicts of their own gates, each judged under its own assigned policy at the
-    same instant (``verdicts`` memoises them for one read; lineage has no cycles, so the
-    recursion ends)."""
+    with the verdicts of their own gates and the digests of the policies that gave them,
+    each judged under its own assigned policy at the same instant (``verdicts`` memoises
+    them for one read; lineage has no cycles, so the recursion ends)."""
     if dependencies is None:
         dependencies = repository.dependencies_of(scope, [row.id]).get(row.id, [])
     out = []
@@ -78,16 +81,26 @@ def upstream_of(
         if dep is None:  # pragma: no cover - dependencies are deleted with their run
             continue
         if dep_id not in verdicts:
-            judged = len(verdicts) < MAX_UPSTREAM
-            verdicts[dep_id] = judged and _judge(scope, dep, GateRequest(), at, verdicts)[1].passed
+            if len(verdicts) < MAX_UPSTREAM:
+                verdict = _judge(scope, dep, GateRequest(), at, verdicts)[1]
+                verdicts[dep_id] = (verdict.passed, verdict.policy.digest if verdict.policy else None)
+            else:
+                verdicts[dep_id] = (False, None)
+        passed, digest = verdicts[dep_id]
         out.append(
-            UpstreamRun.model_construct(id=dep_id, status=RunStatus(dep.status), gate_passed=verdicts[dep_id])
+            UpstreamRun.model_construct(
+                id=dep_id, status=RunStatus(dep.status), gate_passed=passed, policy_digest=digest
+            )
         )
     return out
 
 
 def _judge(
-    scope: Scope, row: RunRecord, request: GateRequest, at: datetime, verdicts: dict[str, bool]
+    scope: Scope,
+    row: RunRecord,
+    request: GateRequest,
+    at: datetime,
+    verdicts: dict[str, tuple[bool, str | None]],
 ) -> tuple[document.InputDocument, ReleaseGateResult]:
     artifacts = artifact_service.policy_facts_of_run(scope, row.id)
     doc = document.build(run_facts(row), artifacts, upstream_of(scope, row, at, verdicts), at)
@@ -104,6 +117,84 @@ def _judge(
         spec, doc, tenant_severity=resolved.tenant_severity, waivers=waivers, rego=default_evaluator()
     )
     return doc, result
+
+
+@dataclass(frozen=True, slots=True)
+class GateInput:
+    """One run's gate as a batch read it: its input document, the policy that judges it
+    now, the tenant's default severity and the waivers covering it at that instant."""
+
+    doc: document.InputDocument
+    spec: PolicySpec
+    tenant_severity: Severity
+    waivers: list[Waiver]
+
+
+class BatchJudge:
+    """The gates of many runs at one instant, as ``evaluate`` judges each, in a few queries
+    per chunk of runs (their artifacts, dependencies and waivers one query each), the
+    tenant's assignments once and each assigned policy version once. Only a run with
+    upstream runs costs queries of its own: each upstream run is judged as the gate
+    judges it, with a memo of the run's own (the upstream bound is per evaluation, so a
+    verdict never depends on which runs shared a batch)."""
+
+    def __init__(self, scope: Scope, at: datetime, rego: RegoEvaluator | None = None) -> None:
+        self.scope = scope
+        self.at = at
+        self.rego = rego or default_evaluator()
+        self._resolve = assignment_service.resolver(scope)
+        self._specs: dict[tuple[str, int | None], PolicySpec] = {}
+
+    def _current_spec(self, resolved: Resolved) -> PolicySpec:
+        assigned = resolved.assignment
+        if assigned is None:
+            return builtins.SEED_DEFAULT
+        key = (assigned.policy_id, assigned.policy_version)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = self._specs[key] = policy_service.spec_in_force(self.scope, *key, self.at)
+        return spec
+
+    def inputs(
+        self, rows: Sequence[RunRecord], wanted: Callable[[PolicySpec], bool] | None = None
+    ) -> dict[str, GateInput]:
+        """Each run's gate input, by run id; only runs whose current policy is ``wanted``."""
+        ids = [r.id for r in rows]
+        artifacts = artifact_service.policy_facts_of_runs(self.scope, ids)
+        dependencies = repository.dependencies_of(self.scope, ids)
+        keys = [(r.id, r.owner, r.metadata) for r in rows]
+        waivers = waiver_service.covering_runs(self.scope, keys, self.at)
+        out: dict[str, GateInput] = {}
+        for row in rows:
+            resolved = self._resolve(row.owner, row.metadata)
+            spec = self._current_spec(resolved)
+            if wanted is not None and not wanted(spec):
+                continue
+            deps = dependencies.get(row.id, [])
+            upstream = upstream_of(self.scope, row, self.at, {}, deps) if deps else []
+            doc = document.build(run_facts(row), artifacts[row.id], upstream, self.at)
+            out[row.id] = GateInput(doc, spec, resolved.tenant_severity, waivers[row.id])
+        return out
+
+    def verdict(self, given: GateInput, spec: PolicySpec | None = None) -> ReleaseGateResult:
+        """The verdict on ``given`` under its current policy, or under ``spec``."""
+        return engine.evaluate(
+            spec or given.spec,
+            given.doc,
+            tenant_severity=given.tenant_severity,
+            waivers=given.waivers,
+            rego=self.rego,
+        )
+
+    def results(self, given: GateInput, spec: PolicySpec | None = None) -> list[RuleResult]:
+        """The rule results ``verdict`` derives its answer from."""
+        return engine.rule_results(
+            spec or given.spec,
+            given.doc,
+            tenant_severity=given.tenant_severity,
+            waivers=given.waivers,
+            rego=self.rego,
+        )
 
 
 def evaluate_current(uow: UnitOfWork, run_id: str) -> tuple[document.InputDocument, ReleaseGateResult] | None:

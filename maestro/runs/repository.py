@@ -90,6 +90,14 @@ def get_run(scope: Scope, run_id: str, *, for_update: bool = False) -> RunRecord
     return one(RunRecord, scope.session.execute(stmt).first())
 
 
+def get_runs(scope: Scope, run_ids: Collection[str]) -> list[RunRecord]:
+    """Those of ``run_ids`` that are runs of this tenant, in id order."""
+    if not run_ids:
+        return []
+    stmt = select(*_RUN).where(runs_t.c.tenant_id == scope.tenant_id, runs_t.c.id.in_(run_ids))
+    return many(RunRecord, scope.session.execute(stmt.order_by(runs_t.c.id)))
+
+
 def run_exists(scope: Scope, run_id: str) -> bool:
     stmt = select(runs_t.c.id).where(runs_t.c.id == run_id, runs_t.c.tenant_id == scope.tenant_id)
     return scope.session.execute(stmt).first() is not None

@@ -146,14 +146,6 @@ def runs_of_artifacts(scope: Scope, artifact_ids: Iterable[str]) -> set[str]:
     return {row.run_id for row in scope.session.execute(stmt)}
 
 
-def existing_runs(scope: Scope, run_ids: Iterable[str]) -> list[str]:
-    ids = list(set(run_ids))
-    if not ids:
-        return []
-    stmt = select(runs_t.c.id).where(runs_t.c.tenant_id == scope.tenant_id, runs_t.c.id.in_(ids))
-    return sorted(row.id for row in scope.session.execute(stmt))
-
-
 def run_ids_after(scope: Scope, after: str, limit: int) -> list[str]:
     """The tenant's run ids in id order after ``after``: a walk over every run."""
     stmt = (

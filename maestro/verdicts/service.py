@@ -32,6 +32,7 @@ from maestro.pagination import Cursor, Page
 from maestro.platform.uow import DetachedScope, UnitOfWork
 from maestro.policies import document
 from maestro.runs import release_gate
+from maestro.runs import repository as run_repository
 from maestro.runs import service as run_service
 from maestro.tenancy.principal import Principal
 from maestro.tenancy.roles import Role
@@ -67,22 +68,22 @@ def _system_uow(db: Database, tenant_id: str, clock: Callable[[], datetime]) -> 
 def _candidates(
     db: Database, tenant_id: str, run_ids: Sequence[str], clock: Callable[[], datetime]
 ) -> list[_Candidate]:
+    """The runs whose outcome differs from their last recorded one, judged in one batch."""
     uow = _system_uow(db, tenant_id, clock)
     try:
         last = repository.last_outcomes(uow, run_ids)
+        judge = release_gate.BatchJudge(uow, uow.now)
         found: list[_Candidate] = []
-        for run_id in run_ids:
-            evaluated = release_gate.evaluate_current(uow, run_id)
-            if evaluated is None:
-                continue
-            doc, result = evaluated
-            answer = result.model_dump(mode="json")
-            facts = document.facts_digest(doc)
+        for run_id, given in judge.inputs(run_repository.get_runs(uow, run_ids)).items():
+            answer = judge.verdict(given).model_dump(mode="json")
+            facts = document.facts_digest(given.doc)
             outcome = outcome_digest(answer, facts)
             if last.get(run_id) == outcome:
                 continue
             artifacts = tuple(
-                (a.id, a.content_digest.removeprefix("sha256:")) for a in doc.artifacts if a.content_digest
+                (a.id, a.content_digest.removeprefix("sha256:"))
+                for a in given.doc.artifacts
+                if a.content_digest
             )
             found.append(_Candidate(run_id, answer, facts, outcome, artifacts))
         return found

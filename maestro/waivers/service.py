@@ -19,6 +19,7 @@ sets ``revoked_at`` once (a repeated revocation answers the first).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -200,3 +201,18 @@ def covering(
         for r in repository.in_force_for_run(scope, run_id, at)
         if r.scope != WaiverScope.MATCH or _matches(r, owner, metadata)
     ]
+
+
+def covering_runs(
+    scope: Scope, runs: Sequence[tuple[str, str, dict[str, Any]]], at: datetime
+) -> dict[str, list[model.Waiver]]:
+    """``covering`` for many runs (each ``(id, owner, metadata)``) in two queries."""
+    found = repository.in_force_for_runs(scope, [run_id for run_id, _, _ in runs], at)
+    return {
+        run_id: [
+            model.Waiver(rule=r.rule, reason=r.reason, by=r.created_by, until=r.expires_at)
+            for r in found[run_id]
+            if r.scope != WaiverScope.MATCH or _matches(r, owner, metadata)
+        ]
+        for run_id, owner, metadata in runs
+    }

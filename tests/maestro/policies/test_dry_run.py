@@ -212,12 +212,35 @@ def test_a_dry_run_writes_nothing(client: TestClient) -> None:
     assert client.get("/maestro/audit").json() == before
 
 
+def waive(client: TestClient, run_id: str, rule: str) -> None:
+    until = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    body = {"rule": rule, "run_id": run_id, "reason": "accepted for this run", "expires_at": until}
+    response = client.post("/maestro/waivers", json=body)
+    assert response.status_code == 201, response.text
+
+
+def test_waivers_in_force_apply_on_both_sides(client: TestClient) -> None:
+    """A rule waived for a run blocks on neither side, so only the unwaived run changes."""
+    lenient = {**SEED, "name": "lenient", "rules": [{"rule": "run-succeeded", "severity": "advisory"}]}
+    candidate = create_policy(client, lenient)
+    waived, unwaived = make_run(client, status="failed"), make_run(client, status="failed")
+    waive(client, waived, "run-succeeded")
+    answer = dry_run(client, candidate["id"])
+    assert (answer["considered"], answer["changed_total"]) == (2, 1)
+    [change] = answer["changed"]
+    assert change["run_id"] == unwaived
+    assert [(r["rule"], r["current_status"], r["candidate_status"]) for r in change["rules"]] == [
+        ("run-succeeded", "failed", "failed")
+    ]
+
+
 RUNS = st.lists(
     st.tuples(
         st.sampled_from(["succeeded", "failed", "running"]),
         st.booleans(),
         st.sampled_from(["a", "b", None]),
         st.booleans(),  # depends on the run made before it
+        st.sampled_from([None, "run-succeeded", "declared-compliant-artifact", "sbom-verified"]),  # waived
     ),
     min_size=1,
     max_size=6,
@@ -225,7 +248,7 @@ RUNS = st.lists(
 
 
 def test_dry_run_agrees_with_judging_each_run_one_by_one(client: TestClient) -> None:
-    """Whatever the runs and assignments, a run is listed exactly when its gate under its
+    """Whatever the runs, assignments and waivers, a run is listed exactly when its gate under its
     own policy and under the candidate disagree, with the rules that block on one side."""
     verified = create_policy(client, VERIFIED)
     seed = create_policy(client, SEED)
@@ -239,15 +262,17 @@ def test_dry_run_agrees_with_judging_each_run_one_by_one(client: TestClient) -> 
 
     @settings(max_examples=12, deadline=None)
     @given(RUNS, st.sampled_from(candidates))
-    def check(runs: list[tuple[str, bool, str | None, bool]], candidate: str) -> None:
+    def check(runs: list[tuple[str, bool, str | None, bool, str | None]], candidate: str) -> None:
         owner = f"o-{uuid.uuid4().hex[:8]}"
         ids: list[str] = []
-        for s, f, t, d in runs:
+        for s, f, t, d, w in runs:
             upstream = ids[-1:] if d else []
             metadata = {"team": t} if t else {}
             ids.append(
                 make_run(client, status=s, flags=f, owner=owner, metadata=metadata, depends_on=upstream)
             )
+            if w is not None:
+                waive(client, ids[-1], w)
         expected = {}
         for run_id in ids:
             now = client.get(f"/maestro/runs/{run_id}/release-gate").json()

@@ -211,3 +211,64 @@ def test_an_upstream_run_is_judged_with_its_own_waivers(
     assert gate[RULE]["status"] == "failed"  # the downstream run's own failure is not waived
     clock.advance(hours=1)
     assert results(client, downstream)["upstream-gates-passed"]["status"] == "failed"
+
+
+def test_a_batch_judges_every_run_as_the_gate_does_one_by_one(
+    client: TestClient, maestro_store: Database, succeeded: Callable[..., str], clock: Clock
+) -> None:
+    """The recorder and the dry-run judge runs a chunk at a time (``BatchJudge``): every
+    kind of waiver, a pinned assignment, an upstream run and another tenant's waivers give
+    each run exactly the verdict a gate read gives it at the same instant."""
+    from maestro.platform.uow import UnitOfWork
+    from maestro.runs import release_gate
+    from maestro.runs import repository as run_repository
+    from maestro.tenancy.principal import Principal
+
+    until = iso(clock.at + timedelta(days=1))
+    policy: dict[str, Any] = {"name": "strict", "kind": "builtin", "builtin": "seed-default"}
+    policy["rules"] = [{"rule": "upstream-gates-passed"}]
+    strict = client.post("/maestro/policies", json=policy).json()
+    assigned = client.post("/maestro/policy-assignments", json={"policy_id": strict["id"], "owner": "team"})
+    assert assigned.status_code == 201, assigned.text
+    by_run, by_match, by_purl, plain = succeeded(), succeeded(owner="team"), succeeded(), succeeded()
+    failed = str(
+        client.post("/maestro/runs", json={"name": "n", "owner": "o", "status": "failed"}).json()["id"]
+    )
+    downstream = succeeded(owner="team", depends_on=[by_run, plain])
+    sbom_twice = succeeded()
+    for run_id in (by_purl, sbom_twice):
+        _with_sbom(client, run_id)
+    _with_sbom(client, sbom_twice)  # two components match: the waiver is listed once
+    create(client, run_id=by_run, expires_at=until)
+    create(client, run_id=failed, rule="run-succeeded", expires_at=until)
+    create(client, match={"owner": "team"}, expires_at=until)
+    create(client, purl="pkg:pypi/lib1@1.1.0", expires_at=until)
+    create(client, purl="pkg:pypi/lib2", rule="run-succeeded", expires_at=until)
+    expired = create(client, run_id=plain, expires_at=iso(clock.at + timedelta(seconds=1)))
+    beta = bearer(issue(maestro_store, Role.ADMIN, "beta"))
+    create(client, beta, match={"owner": "o"}, expires_at=until)  # not this tenant's
+    clock.advance(seconds=2)
+    assert expired["run_id"] == plain
+    ids = [by_run, by_match, by_purl, plain, failed, downstream, sbom_twice]
+
+    principal = Principal(tenant_id="default", role=Role.VIEWER, token_id=None)
+    uow = UnitOfWork(maestro_store, writes=False, principal=principal, clock=clock, request_id="t")
+    try:
+        judge = release_gate.BatchJudge(uow, uow.now)
+        batch = judge.inputs(run_repository.get_runs(uow, ids))
+        assert set(batch) == set(ids)
+        for run_id in ids:
+            row = run_repository.get_run(uow, run_id)
+            assert row is not None
+            one = release_gate.evaluate(uow, row, release_gate.GateRequest())
+            assert judge.verdict(batch[run_id]) == one, run_id
+        statuses = {
+            run_id: {r.rule: r.status.value for r in judge.verdict(batch[run_id]).results} for run_id in ids
+        }
+    finally:
+        uow.rollback()
+    assert statuses[by_run][RULE] == statuses[by_match][RULE] == "waived"
+    assert statuses[by_purl][RULE] == statuses[sbom_twice][RULE] == "waived"
+    assert statuses[plain][RULE] == "failed"  # its waiver expired
+    assert statuses[failed]["run-succeeded"] == "waived"
+    assert statuses[downstream]["upstream-gates-passed"] == "failed"  # plain fails upstream
