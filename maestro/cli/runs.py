@@ -204,6 +204,22 @@ def show_lineage(
     emit(lineage, mode, views.lineage_view)
 
 
+@app.command("verdicts")
+def list_verdicts(
+    ctx: typer.Context,
+    run_id: RunArg,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many evaluations.")] = 20,
+    as_json: JsonFlag = False,
+    quiet: QuietFlag = False,
+) -> None:
+    """List a run's recorded gate evaluations, newest first: each change of verdict or input.
+
+    --json prints each with its result and signed VSA (a DSSE envelope); -q prints their ids."""
+    mode = mode_of(as_json, quiet)
+    with open_client(ctx) as client:
+        emit_list(client.gate_evaluations(run_id, limit=limit), mode, views.verdicts_table)
+
+
 @app.command("start")
 def start_run(
     ctx: typer.Context, run_id: RunArg, as_json: JsonFlag = False, quiet: QuietFlag = False

@@ -16,7 +16,17 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from maestro.models import Artifact, ArtifactMetadata, DisclosurePack, Run, RunLineage, RunStatus
+from maestro.models import (
+    Artifact,
+    ArtifactMetadata,
+    DisclosurePack,
+    GateEvaluation,
+    RuleStatus,
+    Run,
+    RunLineage,
+    RunStatus,
+    Severity,
+)
 
 _STATUS_STYLE = {
     RunStatus.PENDING: "yellow",
@@ -112,6 +122,22 @@ def lineage_view(lineage: RunLineage) -> RenderableType:
     if lineage.truncated:
         parts.append(Text(f"truncated: only the first {len(lineage.runs)} runs are listed", style="yellow"))
     return Group(*parts)
+
+
+def verdicts_table(evaluations: Sequence[GateEvaluation]) -> RenderableType:
+    """One row per recorded evaluation: when, the verdict, under which policy, what caused it."""
+    result = table("evaluated", "verdict", "policy", "trigger", "blocking")
+    for item in evaluations:
+        policy = item.result.policy
+        under = f"{policy.name} v{policy.version}" if policy is not None else "-"
+        blocking = sum(
+            1
+            for r in item.result.results
+            if r.status is RuleStatus.FAILED and r.severity is Severity.BLOCKING
+        )
+        verdict = Text("PASSED", style="green") if item.passed else Text("FAILED", style="red")
+        result.add_row(short_when(item.evaluated_at), verdict, under, item.trigger, str(blocking))
+    return result
 
 
 def runs_table(runs: Sequence[Run]) -> RenderableType:

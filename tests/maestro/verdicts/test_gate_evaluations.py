@@ -252,3 +252,31 @@ def test_a_waiver_and_its_revocation_are_recorded_verdicts(
     assert statuses["declared-compliant-artifact"] == "waived"
     assert client.post(f"/maestro/waivers/{waiver.json()['id']}/revoke").status_code == 200
     assert [e["passed"] for e in _evaluations(client, run["id"])] == [False, True, False]
+
+
+def test_the_cli_lists_recorded_verdicts(
+    client: TestClient,
+    make_run: Callable[..., dict[str, Any]],
+    make_artifact: Callable[..., dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    from tests.maestro.test_cli_support import one_line_error, wire
+
+    mcli = wire(client, monkeypatch, tmp_path)
+    run = make_run(status="succeeded")
+    assert len(_evaluations(client, run["id"])) == 1  # recorded before the artifact lands
+    make_artifact(run["id"], "sbom", **ALL)
+    recorded = _evaluations(client, run["id"])
+    assert [e["passed"] for e in recorded] == [True, False]
+    assert mcli.json("runs", "verdicts", run["id"]) == recorded
+    assert mcli.ok("runs", "verdicts", run["id"], "-q").stdout.split() == [e["id"] for e in recorded]
+    assert mcli.ok("runs", "verdicts", run["id"], "-q", "--limit", "1").stdout.split() == [recorded[0]["id"]]
+    rows = [
+        line for line in mcli.ok("runs", "verdicts", run["id"]).stdout.splitlines() if "seed-default" in line
+    ]
+    assert ["PASSED" in rows[0], "FAILED" in rows[1]] == [True, True]
+    assert "artifact.create@" in rows[0]
+    missing = mcli("runs", "verdicts", "ghost")
+    assert missing.exit_code == 1
+    assert "ghost" in one_line_error(missing) or "not found" in one_line_error(missing).lower()
