@@ -18,10 +18,7 @@ import gc
 import json
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,11 +33,13 @@ import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from local_server import Server, database_url  # noqa: E402
 
 from maestro.evidence.model import ParseOptions  # noqa: E402
 from maestro.evidence.registry import parse_evidence  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_DB = "maestro_bench_evidence"
 
 
@@ -133,50 +132,6 @@ def junit_xml(n: int) -> bytes:
 
 
 # --------------------------------------------------------------------- server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [str(ROOT / ".venv/bin/python"), "-m", "uvicorn", "maestro.app:app", "--port", str(self.port),
-               "--host", "127.0.0.1", "--no-access-log"]  # fmt: skip
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("server did not start")
-
-    def rss_bytes(self) -> int:
-        try:
-            text = Path(f"/proc/{self.proc.pid}/status").read_text()
-        except FileNotFoundError:
-            return 0
-        for line in text.splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        return 0
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 # ------------------------------------------------------------------ measures
@@ -415,19 +370,6 @@ def measure_upload_memory(server: Server, client: httpx.Client, total: int) -> d
 # ---------------------------------------------------------------------- main
 
 
-def database_url(kind: str, data_dir: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{data_dir / 'maestro.db'}"
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
-    admin.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DB}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -446,7 +388,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="maestro-bench-") as tmp:
         data_dir = Path(tmp)
-        url = database_url(args.db, data_dir)
+        url = database_url(args.db, data_dir, PG_DB)
         from maestro.db import migrate
         from maestro.db.engine import Database
 

@@ -28,7 +28,8 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from evidence import PG_ADMIN, PG_DB, Server, cyclonedx_json, database_url, new_artifact  # noqa: E402
+from evidence import PG_DB, cyclonedx_json, new_artifact  # noqa: E402
+from local_server import Server, database_url, drop_database  # noqa: E402
 
 
 def _creates(url: str, stop: threading.Event, interval: float, out: list[tuple[float, float, int]]) -> None:
@@ -116,15 +117,6 @@ def measure(url: str, components: int) -> dict[str, Any]:
     }
 
 
-def _drop_scratch_database() -> None:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--components", type=int, default=500_000)
@@ -133,7 +125,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="maestro-ingest-") as tmp:
         env = {
             "MAESTRO_DATA_DIR": tmp,
-            "MAESTRO_DATABASE_URL": database_url(args.db, Path(tmp)),
+            "MAESTRO_DATABASE_URL": database_url(args.db, Path(tmp), PG_DB),
             "MAESTRO_MAX_PARSE_BYTES": str(1 << 30),
             "MAESTRO_MAX_UPLOAD_BYTES": str(1 << 30),
             "MAESTRO_ACCESS_LOG": "false",
@@ -143,8 +135,7 @@ def main() -> None:
             result = {"db": args.db, **measure(server.url, args.components)}
         finally:
             server.stop()
-            if args.db == "postgres":
-                _drop_scratch_database()
+            drop_database(args.db, PG_DB)
     print(json.dumps(result, indent=2))
     out = BENCH / "results" / f"ingest-contention-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(exist_ok=True)

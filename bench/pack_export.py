@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,59 +29,11 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from local_server import Server, database_url  # noqa: E402
+
 PG_DB = "maestro_bench_pack_export"
-
-
-def database_url(kind: str, data_dir: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{data_dir / 'maestro.db'}"
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
-    admin.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DB}"
-
-
-class Server:
-    """uvicorn in its own session on ``port``; killed as a group by ``stop``."""
-
-    def __init__(self, port: int, env: dict[str, str]) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        cmd = [str(ROOT / ".venv/bin/python"), "-m", "uvicorn", "maestro.app:app", "--port", str(port),
-               "--host", "127.0.0.1", "--no-access-log"]  # fmt: skip
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("server did not start")
-
-    def rss_bytes(self) -> int:
-        try:
-            text = Path(f"/proc/{self.proc.pid}/status").read_text()
-        except FileNotFoundError:
-            return 0
-        line = next((x for x in text.splitlines() if x.startswith("VmRSS:")), "VmRSS: 0 kB")
-        return int(line.split()[1]) * 1024
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 def seed(client: httpx.Client, count: int, size: int) -> str:
@@ -145,9 +95,9 @@ def main() -> None:
     size = int(args.mb * 1_000_000)
     results: dict[str, Any] = {"db": args.db, "artifacts": args.artifacts, "bytes_each": size, "runs": []}
     with tempfile.TemporaryDirectory(prefix="maestro-bench-pack-") as tmp:
-        url = database_url(args.db, Path(tmp))
+        url = database_url(args.db, Path(tmp), PG_DB)
         env = {"MAESTRO_DATA_DIR": tmp, "MAESTRO_DATABASE_URL": url, "MAESTRO_ACCESS_LOG": "false"}
-        server = Server(args.port, env)
+        server = Server(env, args.port)
         try:
             with httpx.Client(base_url=server.url, timeout=60) as client:
                 print(f"uploading {args.artifacts} x {size} bytes ({args.db}) ...", flush=True)

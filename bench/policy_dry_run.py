@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,37 +32,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from local_server import Server, database_url, drop_database  # noqa: E402
 from seed import _verified_evidence  # noqa: E402 - the gate bench's evidence views
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_DB = os.environ.get("MAESTRO_BENCH_PG_DATABASE", "maestro_bench_dry_run")
 TARGET_S = 10.0
 BATCH = 5000
 KINDS = ("sbom", "slsa_provenance", "risk_assessment")
-
-
-def database_url(kind: str, data_dir: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{data_dir / 'maestro.db'}"
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
-    admin.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DB}"
-
-
-def drop(kind: str) -> None:
-    if kind != "postgres":
-        return
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _rows(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
@@ -116,40 +90,6 @@ def seed(url: str, n: int) -> int:
     return changing
 
 
-class Server:
-    """uvicorn on 127.0.0.1:``port`` in its own session, killed as a process group."""
-
-    def __init__(self, env: dict[str, str], port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        cmd = [str(ROOT / ".venv/bin/python"), "-m", "uvicorn", "maestro.app:app", "--port", str(port),
-               "--host", "127.0.0.1", "--no-access-log"]  # fmt: skip
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("server did not start")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far (all its threads)."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-
-
 def measure(server: Server, policy_id: str, n: int, changing: int) -> dict[str, Any]:
     """Wall time of the request and the server's CPU time for it: on a machine shared with
     other work the first includes waiting for a core, the second does not."""
@@ -184,7 +124,7 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, Any] = {"db": args.db, "runs": args.runs, "artifacts_per_run": 3, "repeats": []}
     with tempfile.TemporaryDirectory(prefix="maestro-bench-dry-run-") as tmp:
-        url = database_url(args.db, Path(tmp))
+        url = database_url(args.db, Path(tmp), PG_DB)
         try:
             print(f"seeding {args.runs} runs x 3 artifacts ({args.db}) ...", flush=True)
             started = time.perf_counter()
@@ -202,7 +142,7 @@ def main() -> None:
             finally:
                 server.stop()
         finally:
-            drop(args.db)
+            drop_database(args.db, PG_DB)
     best = min(r["seconds"] for r in results["repeats"])
     cpu = min(r["server_cpu_s"] for r in results["repeats"])
     load = os.getloadavg()[0]

@@ -31,25 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from evidence import Server  # noqa: E402 - the same real-server wrapper, on a free port
+from local_server import Server, database_url  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_DB = "maestro_bench_sbom_diff"
 BATCH = 20_000
 DIGEST = "sha256:" + "0" * 64
-
-
-def database_url(kind: str, data_dir: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{data_dir / 'maestro.db'}"
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
-    admin.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DB}"
 
 
 def _keys(side: int, n: int) -> Iterator[tuple[str, str]]:
@@ -151,7 +137,7 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, Any] = {"db": args.db, "components_per_run": args.components, "runs": []}
     with tempfile.TemporaryDirectory(prefix="maestro-bench-diff-") as tmp:
-        url = database_url(args.db, Path(tmp))
+        url = database_url(args.db, Path(tmp), PG_DB)
         print(f"seeding 2 x {args.components} components ({args.db}) ...", flush=True)
         started = time.perf_counter()
         base, head = seed(url, args.components)
