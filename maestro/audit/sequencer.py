@@ -17,13 +17,11 @@ commits; a CLI command integrates its own). A read of the log integrates its ten
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-
-from sqlalchemy.exc import DBAPIError
 
 from maestro.audit import recorder
 from maestro.db.engine import Database
+from maestro.platform.background import BackgroundLoop
 
 log = logging.getLogger("maestro.audit")
 
@@ -54,8 +52,9 @@ def integrate_all(db: Database) -> int:
     return sum(_drain(db, tenant) for tenant in tenants)
 
 
-class Sequencer:
-    """A daemon thread running ``integrate_all`` when woken and every ``interval`` s."""
+class Sequencer(BackgroundLoop):
+    """The process's sequencer thread: ``integrate_all`` when an event was committed and
+    every ``interval`` s; a last pass at stop integrates what is queued (server shutdown)."""
 
     def __init__(
         self,
@@ -65,46 +64,16 @@ class Sequencer:
         settle: float = 0.1,
         after_pass: Callable[[], object] | None = None,
     ) -> None:
-        self._db = db
-        self._after_pass = after_pass  # the gate evaluator follows the log it just grew
-        self._interval = interval
-        self._settle = settle
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        def work() -> None:
+            if integrate_all(db) and after_pass is not None:
+                after_pass()  # the gate evaluator follows the log it just grew
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._wake.set()
-            self._thread = threading.Thread(target=self._run, name="maestro-audit-sequencer", daemon=True)
-            self._thread.start()
-
-    def wake(self) -> None:
-        """An event was committed: integrate it soon."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Integrate what is queued, then end (at server shutdown)."""
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        self._stop.set()
-        self._wake.set()
-        thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            if self._wake.wait(self._interval):
-                self._stop.wait(self._settle)
-            self._wake.clear()
-            self._pass()
-        self._pass()
-
-    def _pass(self) -> None:
-        try:
-            if integrate_all(self._db) and self._after_pass is not None:
-                self._after_pass()
-        except DBAPIError as exc:  # the database is away: the events wait in the queue
-            log.warning("audit sequencing postponed", extra={"cause": type(exc.orig).__name__})
-        except Exception:
-            log.exception("audit sequencing failed; the events stay queued")
+        super().__init__(
+            work,
+            name="maestro-audit-sequencer",
+            log=log,
+            what="audit sequencing",
+            interval=interval,
+            settle=settle,
+            final_pass=True,
+        )

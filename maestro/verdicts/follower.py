@@ -16,15 +16,13 @@ pass; ``follow_all`` is also what tests and CLI maintenance call directly.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-
-from sqlalchemy.exc import DBAPIError
 
 from maestro.audit import sequencer
 from maestro.audit.signing_key import Signer
 from maestro.db.engine import Database
+from maestro.platform.background import BackgroundLoop
 from maestro.platform.uow import DetachedScope
 from maestro.runs import repository as run_repository
 from maestro.verdicts import repository, service
@@ -117,46 +115,15 @@ def follow_all(db: Database, signer: Signer, *, clock: Callable[[], datetime] = 
     )
 
 
-class GateFollower:
-    """A daemon thread running ``follow_all`` when woken and every ``interval`` s."""
+class GateFollower(BackgroundLoop):
+    """The process's evaluator thread: ``follow_all`` when the sequencer grew a log and
+    every ``interval`` s (for what other replicas integrated)."""
 
     def __init__(self, db: Database, signer: Callable[[], Signer], *, interval: float = 1.0) -> None:
-        self._db = db
-        self._signer = signer
-        self._interval = interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._wake.set()
-            self._thread = threading.Thread(target=self._run, name="maestro-gate-evaluator", daemon=True)
-            self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        self._stop.set()
-        self._wake.set()
-        thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self._interval)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            self._pass()
-
-    def _pass(self) -> None:
-        try:
-            follow_all(self._db, self._signer())
-        except DBAPIError as exc:
-            log.warning("gate evaluation postponed", extra={"cause": type(exc.orig).__name__})
-        except Exception:
-            log.exception("gate evaluation failed; it is retried on the next pass")
+        super().__init__(
+            lambda: follow_all(db, signer()),
+            name="maestro-gate-evaluator",
+            log=log,
+            what="gate evaluation",
+            interval=interval,
+        )

@@ -180,5 +180,5 @@ def test_a_database_away_postpones_sequencing_without_failing(
     away = Database(f"sqlite:///{tmp_path / 'no-such-dir' / 'm.db'}")
     worker = sequencer.Sequencer(away)
     with caplog.at_level(logging.WARNING, logger="maestro.audit"):
-        worker._pass()  # what the thread runs: it must log and carry on, never raise
+        worker.run_once()  # what the thread runs: it must log and carry on, never raise
     assert [r.getMessage() for r in caplog.records] == ["audit sequencing postponed"]
