@@ -4,12 +4,12 @@ The sandboxed evaluator lives in ``maestro.policies.rego`` (``compile_error(modu
 ``evaluate(module, input, *, timeout_s, memory_bytes)`` returning ``violations``,
 ``warnings`` and ``error``). The engine takes any object of this shape, so it stays a
 pure function and tests can hand it a fake; ``default_evaluator`` answers with that
-module, or, in a build without it, an evaluator that refuses every module and says why.
+module. ``Unavailable`` refuses every module and says why: the engine's evaluator when a
+caller gives it none.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 TIMEOUT_S = 2.0
 MEMORY_BYTES = 256 * 1024 * 1024
-UNAVAILABLE = "Rego policies need maestro.policies.rego, which this build does not include"
+UNAVAILABLE = "Rego policies need an evaluator (maestro.policies.rego), and none was given"
 
 
 class RegoFinding(Protocol):
@@ -81,10 +81,8 @@ class Unavailable:
 
 @cache
 def default_evaluator() -> RegoEvaluator:
-    """Looked up once per process: a module that is not there is searched for on disk."""
-    try:
-        module: Any = importlib.import_module("maestro.policies.rego")
-    except ImportError:
-        return Unavailable()
-    evaluator: RegoEvaluator = module
-    return evaluator
+    """The sandboxed evaluator, imported on first use: a process that never judges a Rego
+    policy never loads regopy."""
+    from maestro.policies import rego
+
+    return rego
