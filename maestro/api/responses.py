@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from fastapi import Request, Response
 from pydantic import BaseModel, TypeAdapter
 
@@ -30,11 +31,22 @@ def page_response(
     adapter = _adapters.get(item_type)
     if adapter is None:
         adapter = _adapters[item_type] = TypeAdapter(list[item_type])  # type: ignore[valid-type]
-    headers = {}
-    if after is not None:
-        query = request.url.include_query_params(cursor=after.encode()).query
-        headers["Link"] = f'<{public_url(request, request.url.path)}?{query}>; rel="next"'
-    return Response(adapter.dump_json(list(items)), 200, headers, JSON)
+    return Response(adapter.dump_json(list(items)), 200, _next_link(request, after), JSON)
+
+
+def stored_page_response(
+    request: Request, items: Sequence[Mapping[str, Any]], after: Cursor | PositionCursor | None
+) -> Response:
+    """``page_response`` for items already in their wire form (JSON the server stored and
+    signed over): written out as they are, never re-validated through a model."""
+    return Response(orjson.dumps(list(items)), 200, _next_link(request, after), JSON)
+
+
+def _next_link(request: Request, after: Cursor | PositionCursor | None) -> dict[str, str]:
+    if after is None:
+        return {}
+    query = request.url.include_query_params(cursor=after.encode()).query
+    return {"Link": f'<{public_url(request, request.url.path)}?{query}>; rel="next"'}
 
 
 def public_url(request: Request, path: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from maestro.api.deps import PageDep, UowDep
-from maestro.api.responses import page_response
+from maestro.api.responses import stored_page_response
 from maestro.audit.router import state_signer
 from maestro.models import ErrorBody, GateEvaluation
 from maestro.verdicts import follower, service
@@ -23,4 +23,4 @@ def list_gate_evaluations(request: Request, run_id: str, uow: UowDep, page: Page
     VSA. Changes committed before this request are evaluated first (read your writes)."""
     follower.catch_up(uow.db, state_signer(request.app.state), uow.tenant_id)
     items, after = service.list_evaluations(uow, run_id, page)
-    return page_response(request, items, GateEvaluation, after)
+    return stored_page_response(request, items, after)

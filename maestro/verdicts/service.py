@@ -27,7 +27,6 @@ from maestro.audit.signing_key import Signer
 from maestro.db.engine import Database
 from maestro.errors import RunNotFound
 from maestro.ids import uuid7
-from maestro.models import GateEvaluation
 from maestro.pagination import Cursor, Page
 from maestro.platform.uow import DetachedScope, UnitOfWork
 from maestro.policies import document
@@ -156,19 +155,20 @@ def evaluate_runs(
     return len(drafts)
 
 
-def _evaluation(record: EvaluationRecord) -> GateEvaluation:
-    return GateEvaluation.model_validate(
-        {
-            "id": record.id,
-            "run_id": record.run_id,
-            "evaluated_at": record.evaluated_at,
-            "trigger": record.trigger,
-            "passed": record.passed,
-            "input_digest": record.input_digest,
-            "result": record.result,
-            "vsa": record.vsa,
-        }
-    )
+def _evaluation(record: EvaluationRecord) -> dict[str, Any]:
+    """The wire form of a recorded evaluation (``GateEvaluation``). The answer and its VSA
+    go out exactly as stored: the VSA's subject digest covers the answer's bytes, which a
+    round trip through today's model could change for an evaluation recorded earlier."""
+    return {
+        "id": record.id,
+        "run_id": record.run_id,
+        "evaluated_at": record.result["evaluated_at"],  # the answer's own instant, as written
+        "trigger": record.trigger,
+        "passed": record.passed,
+        "input_digest": record.input_digest,
+        "result": record.result,
+        "vsa": record.vsa,
+    }
 
 
 def latest(uow: UnitOfWork, run_id: str) -> EvaluationRecord | None:
@@ -178,8 +178,8 @@ def latest(uow: UnitOfWork, run_id: str) -> EvaluationRecord | None:
     return rows[0] if rows else None
 
 
-def list_evaluations(uow: UnitOfWork, run_id: str, page: Page) -> tuple[list[GateEvaluation], Cursor | None]:
-    """A run's recorded evaluations, newest first."""
+def list_evaluations(uow: UnitOfWork, run_id: str, page: Page) -> tuple[list[dict[str, Any]], Cursor | None]:
+    """A run's recorded evaluations, newest first, in their wire form (``GateEvaluation``)."""
     if not run_service.run_exists(uow, run_id):
         raise RunNotFound()
     rows = repository.list_evaluations(uow, run_id, page)

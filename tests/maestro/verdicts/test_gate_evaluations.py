@@ -75,6 +75,22 @@ def test_a_changed_signature_or_answer_does_not_verify(
         _open(client, forged)
 
 
+def test_a_recorded_answer_is_served_exactly_as_stored(
+    client: TestClient, maestro_store: Database, make_run: Callable[..., dict[str, Any]]
+) -> None:
+    """The VSA's digest covers the stored answer: an answer recorded by another version,
+    with a field today's model lacks, is served as it was signed, not through the model."""
+    run = make_run()
+    (served,) = _evaluations(client, run["id"])
+    with maestro_store.write() as session:
+        row = session.scalars(select(GateEvaluationRow).where(GateEvaluationRow.run_id == run["id"])).one()
+        row.result = {**row.result, "from_a_later_version": [1, {"b": 2}]}
+    (reread,) = _evaluations(client, run["id"])
+    assert reread["result"] == {**served["result"], "from_a_later_version": [1, {"b": 2}]}
+    assert reread["evaluated_at"] == served["result"]["evaluated_at"]
+    assert {k: v for k, v in reread.items() if k != "result"} == {k: v for k, v in served.items() if k != "result"}
+
+
 def test_each_change_of_verdict_or_input_is_recorded_once(
     client: TestClient,
     make_run: Callable[..., dict[str, Any]],
