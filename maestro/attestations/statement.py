@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import rfc8785
+
+from maestro import canonical_json
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -49,7 +50,7 @@ class Statement:
 
     def encode(self) -> bytes:
         """The RFC 8785 bytes: the DSSE payload."""
-        return rfc8785.dumps(self.to_json())
+        return canonical_json.dumps(self.to_json())
 
 
 def statement(subjects: Sequence[Subject], predicate_type: str, predicate: Mapping[str, Any]) -> Statement:

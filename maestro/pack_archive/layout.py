@@ -15,7 +15,7 @@ import hashlib
 import re
 from typing import Any
 
-import rfc8785
+from maestro import canonical_json
 
 FORMAT = "maestro-disclosure-pack/1"
 EVENTS_FORMAT = "maestro-pack-audit/1"
@@ -47,4 +47,4 @@ def artifact_member(artifact_id: str, path_or_uri: str) -> str:
 
 def gate_digest(answer: Any) -> str:
     """The sha256 (hex) of a gate answer's RFC 8785 bytes: the VSA's subject digest."""
-    return hashlib.sha256(rfc8785.dumps(answer)).hexdigest()
+    return hashlib.sha256(canonical_json.dumps(answer)).hexdigest()
