@@ -24,6 +24,7 @@ from maestro.audit.router import state_signer
 from maestro.db.audit_tables import AuditEventRow
 from maestro.db.engine import Database
 from maestro.db.verdict_tables import GateEvaluationRow
+from maestro.runs import release_gate
 from maestro.tenancy.roles import Role
 from maestro.verdicts import follower, service
 from tests.maestro.tenancy.helpers import bearer, issue
@@ -88,7 +89,8 @@ def test_a_recorded_answer_is_served_exactly_as_stored(
     (reread,) = _evaluations(client, run["id"])
     assert reread["result"] == {**served["result"], "from_a_later_version": [1, {"b": 2}]}
     assert reread["evaluated_at"] == served["result"]["evaluated_at"]
-    assert {k: v for k, v in reread.items() if k != "result"} == {k: v for k, v in served.items() if k != "result"}
+    rest = {k: v for k, v in served.items() if k != "result"}
+    assert {k: v for k, v in reread.items() if k != "result"} == rest
 
 
 def test_each_change_of_verdict_or_input_is_recorded_once(
@@ -296,3 +298,53 @@ def test_the_cli_lists_recorded_verdicts(
     missing = mcli("runs", "verdicts", "ghost")
     assert missing.exit_code == 1
     assert "ghost" in one_line_error(missing) or "not found" in one_line_error(missing).lower()
+
+
+class _CountingRego:
+    """The real sandboxed evaluator, counting the evaluations it is asked for."""
+
+    def __init__(self) -> None:
+        from maestro.policies import rego
+
+        self._rego = rego
+        self.evaluations = 0
+
+    def compile_error(self, module: str) -> str | None:
+        return self._rego.compile_error(module)
+
+    def evaluate(self, module: str, input: dict[str, Any], **limits: Any) -> Any:  # noqa: A002
+        self.evaluations += 1
+        return self._rego.evaluate(module, input, **limits)
+
+
+def test_a_rego_policy_is_evaluated_at_most_once_per_input_change(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, make_artifact: Callable[..., dict[str, Any]]
+) -> None:
+    """Issue 10's bound: the recorder evaluates a run once per change that reaches it (a
+    batch of changes once), and reading recorded verdicts evaluates nothing."""
+    from tests.maestro.policies.test_api import REGO_MODULE
+
+    client.app.state.gate_follower.stop()  # type: ignore[attr-defined]  # reads drive it: countable
+    counting = _CountingRego()
+    monkeypatch.setattr(release_gate, "default_evaluator", lambda: counting)
+    body = {"name": "team", "kind": "rego", "module": REGO_MODULE, "rules": [{"rule": "sbom-declared"}]}
+    policy = client.post("/maestro/policies", json=body).json()
+    assert client.post("/maestro/policy-assignments", json={"policy_id": policy["id"]}).status_code == 201
+    run = client.post("/maestro/runs", json={"name": "n", "owner": "o"}).json()
+    changes = 1
+    assert len(_evaluations(client, run["id"])) == 1
+    assert counting.evaluations == 1  # the policy and the assignment came before any run
+    for _ in range(3):
+        assert len(_evaluations(client, run["id"])) == 1
+    assert counting.evaluations == 1, "reading recorded verdicts evaluated the policy again"
+    for kind in ("sbom", "slsa_provenance", "risk_assessment"):
+        make_artifact(run["id"], kind)
+        changes += 1
+    assert client.patch(f"/maestro/runs/{run['id']}", json={"status": "succeeded"}).status_code == 200
+    changes += 1
+    recorded = _evaluations(client, run["id"])
+    assert 1 < counting.evaluations <= changes  # batched: the four changes may share one
+    assert recorded[0]["result"]["policy"]["id"] == policy["id"]
+    evaluated = counting.evaluations
+    _evaluations(client, run["id"])
+    assert counting.evaluations == evaluated
