@@ -31,7 +31,7 @@ from maestro.pagination import (
     Order,
     Page,
 )
-from maestro.platform.uow import UnitOfWork
+from maestro.platform.uow import STATE_KEY, UnitOfWork
 from maestro.services.intelgraph import IntelGraph
 
 UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"  # the flag RequestContextMiddleware sets
@@ -50,7 +50,7 @@ _NOT_FOUND: dict[str, type[NotFound]] = {
 
 async def get_unit_of_work(request: Request) -> UnitOfWork:
     """The request's unit of work (``maestro.api.unit_of_work`` opens and ends it)."""
-    uow: UnitOfWork = request.scope["state"]["uow"]
+    uow: UnitOfWork = request.scope["state"][STATE_KEY]
     return uow
 
 

@@ -40,7 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from maestro.api.errors import database_error_body
 from maestro.db.engine import is_disk_full
 from maestro.errors import Conflict, MaestroError, Unauthorized, ValidationFailed
-from maestro.platform.uow import READ_METHODS, UnitOfWork, record_denial
+from maestro.platform.uow import READ_METHODS, STATE_KEY, UnitOfWork, record_denial
 from maestro.services import idempotency
 from maestro.tenancy import auth
 
@@ -50,7 +50,7 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _REPLAYED_HEADERS = ("content-type", "location", "etag")
 # Never recorded: the answer carries a token's secret, which is shown once and stored nowhere.
 _UNRECORDED_PATHS = frozenset({"/maestro/tokens"})
-UOW_STATE = "uow"
+UOW_STATE = STATE_KEY
 DENIALS = (401, 403)  # answers that change nothing but are recorded in the audit log
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from maestro.audit import recorder, sequencer
@@ -34,6 +35,7 @@ from maestro.db.tables import DEFAULT_TENANT  # local mode's, and the owner of d
 from maestro.tenancy.principal import Principal
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+STATE_KEY = "uow"  # where an HTTP request's unit of work is kept in its ASGI scope state
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,16 +97,29 @@ class UnitOfWork:
         self._stack: ExitStack | None = None
         self._events: list[EventDraft] = []
         self._session: Session | None = None
+        self._auth_only = False  # the transaction has done nothing but authenticate
         self._on_events = on_events
 
     @property
     def session(self) -> Session:
         """The request's session; its transaction begins here, on first use."""
+        self._auth_only = False
+        return self._open()
+
+    def _open(self) -> Session:
         if self._session is None:
             stack = ExitStack()
             self._session = stack.enter_context(self.db.write() if self.writes else self.db.read())
             self._stack = stack
         return self._session
+
+    def auth_connection(self) -> Connection:
+        """The connection of this unit of work's transaction, for the request's token
+        lookup (on PostgreSQL: one connection and one transaction for the request instead
+        of two). Until the handler uses ``session``, ``outside`` may still end it."""
+        if self._session is None:
+            self._auth_only = True
+        return self._open().connection()
 
     @property
     def principal(self) -> Principal | None:
@@ -156,6 +171,7 @@ class UnitOfWork:
         if events:
             recorder.enqueue(self.session, tenant_id=self.tenant_id, events=events, now=self.clock())
         stack, self._stack, self._session = self._stack, None, None
+        self._auth_only = False
         if stack is not None:
             stack.close()
         if events:
@@ -174,7 +190,9 @@ class UnitOfWork:
         blob lease). Not while that transaction is open: on SQLite it would wait for the
         writer lock this request holds."""
         if self.active:
-            raise RuntimeError("work outside the unit of work must come before its transaction")
+            if not self._auth_only:
+                raise RuntimeError("work outside the unit of work must come before its transaction")
+            self._end_auth_read()  # only the token lookup read in it; the handler's begins later
         with self.db.write() if writes else self.db.read() as session:
             yield DetachedScope(session, self.tenant_id)
 
@@ -185,11 +203,18 @@ class UnitOfWork:
             raise RuntimeError("a write unit of work ends only when its response is ready")
         self.commit()
 
+    def _end_auth_read(self) -> None:
+        stack, self._stack, self._session = self._stack, None, None
+        self._auth_only = False
+        if stack is not None:
+            stack.close()
+
     def rollback(self) -> None:
         """End the transaction, discarding what it wrote and its audit events; a later
         ``session`` begins anew."""
         self._events = []
         stack, self._stack, self._session = self._stack, None, None
+        self._auth_only = False
         if stack is not None:
             stack.__exit__(_RolledBack, _RolledBack(), None)
 

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from maestro.db.engine import Database
 from maestro.errors import Forbidden, Unauthorized
+from maestro.platform.uow import STATE_KEY, UnitOfWork
 from maestro.tenancy import repository, tokens
 from maestro.tenancy.principal import Principal
 from maestro.tenancy.roles import UnknownRoute, is_open, required_role
@@ -50,10 +51,14 @@ class TokenPresence:
         self._db = db
         self._seen = False
 
-    def any(self) -> bool:
+    def any(self, uow: UnitOfWork | None = None) -> bool:
+        """Asked on the unit of work's connection when one is given, else on a pooled one."""
         if not self._seen:
-            with self._db.raw() as conn:
-                self._seen = repository.any_token(conn)
+            if uow is not None:
+                self._seen = repository.any_token_on(uow.auth_connection())
+            else:
+                with self._db.raw() as conn:
+                    self._seen = repository.any_token(conn)
         return self._seen
 
 
@@ -102,16 +107,25 @@ def _local_principal(request: Request) -> Principal:
     return Principal.local_admin()
 
 
-def _identify(request: Request, db: Database, presence: TokenPresence, mode: str, now: datetime) -> Verified:
+def _identify(
+    request: Request,
+    db: Database,
+    presence: TokenPresence,
+    mode: str,
+    now: datetime,
+    uow: UnitOfWork | None = None,
+) -> Verified:
     """Who sent this request (its token's principal, or local mode's admin), and whether
-    the token's ``last_used_at`` is due."""
+    the token's ``last_used_at`` is due. With ``uow``, asked in its transaction."""
     _refuse_query_tokens(request)
-    if mode == "auto" and not presence.any():
+    if mode == "auto" and not presence.any(uow):
         return Verified(_local_principal(request), touch_due=False)
     value = bearer_value(request)
     if value is None:
         raise Unauthorized("An API token is required: send Authorization: Bearer <token>")
     digest = tokens.bearer_digest(value)  # before any connection is taken
+    if uow is not None:
+        return tokens.lookup(uow.auth_connection(), digest, now)
     with db.probe() as conn:
         return tokens.lookup(conn, digest, now)
 
@@ -122,22 +136,29 @@ def _touch(db: Database, verified: Verified, now: datetime) -> None:
             tokens.record_use(session, verified.principal.token_id, now)
 
 
-def resolve_principal(request: Request, db: Database, presence: TokenPresence, mode: str) -> Principal:
+def resolve_principal(
+    request: Request, db: Database, presence: TokenPresence, mode: str, uow: UnitOfWork | None = None
+) -> Principal:
     """Who sent this request: its bearer token's principal, or local mode's admin."""
     now = datetime.now(UTC)
-    verified = _identify(request, db, presence, mode, now)
+    verified = _identify(request, db, presence, mode, now, uow)
     _touch(db, verified, now)
     return verified.principal
 
 
-async def _resolve(request: Request, db: Database, presence: TokenPresence, mode: str) -> Principal:
+async def _resolve(
+    request: Request, db: Database, presence: TokenPresence, mode: str, *, in_uow: bool
+) -> Principal:
     """``resolve_principal`` at the least cost: on SQLite the lookup (an index read of a
     local file, which never waits in WAL mode) runs on the event loop, cheaper than a
     thread hop; a due ``last_used_at`` write, which may wait for the writer lock, and
     every PostgreSQL round trip (a stalled server must not stall the loop) run in a
-    worker thread."""
+    worker thread. On PostgreSQL the lookup is the first read of the request's unit of
+    work (``in_uow``): a pooled connection of its own cost a checkout, a ping and a
+    rollback more, three round trips, on every request."""
     if db.dialect != "sqlite":
-        return await run_in_threadpool(resolve_principal, request, db, presence, mode)
+        uow = request.scope.get("state", {}).get(STATE_KEY) if in_uow else None
+        return await run_in_threadpool(resolve_principal, request, db, presence, mode, uow)
     now = datetime.now(UTC)
     verified = _identify(request, db, presence, mode, now)
     if verified.touch_due:
@@ -164,7 +185,7 @@ async def require_principal(request: Request) -> Principal | None:
         log.error("route missing from the role table", extra={"route": path, "method": request.method})
         raise Forbidden("This route has no access rule; it is refused") from None
     state = request.app.state
-    principal = await _resolve(request, state.db, state.token_presence, state.settings.auth)
+    principal = await _resolve(request, state.db, state.token_presence, state.settings.auth, in_uow=True)
     request.state.principal = principal  # a denial below is audited in this principal's tenant
     if not principal.role.allows(needed):
         raise Forbidden(
@@ -176,9 +197,10 @@ async def require_principal(request: Request) -> Principal | None:
 
 async def current_credential(request: Request) -> Principal:
     """The principal of the request's credential as it stands now (401 if it no longer
-    works), for answers given before routing (an idempotent replay); no role check."""
+    works), for answers given before routing (an idempotent replay); no role check. Not
+    in the unit of work: a replay ends the request without one."""
     state = request.app.state
-    return await _resolve(request, state.db, state.token_presence, state.settings.auth)
+    return await _resolve(request, state.db, state.token_presence, state.settings.auth, in_uow=False)
 
 
 def current_principal(request: Request) -> Principal:

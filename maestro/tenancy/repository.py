@@ -68,6 +68,11 @@ def list_tokens(session: Session, tenant_id: str | None) -> Sequence[ApiTokenRow
     return session.scalars(stmt).all()
 
 
+def any_token_on(conn: Connection) -> bool:
+    """``any_token`` on a Core connection: a unit of work's, in its transaction."""
+    return conn.exec_driver_sql("SELECT 1 FROM api_tokens LIMIT 1").first() is not None
+
+
 def any_token(conn: DBAPIConnection) -> bool:
     """Whether any token was ever created (revoked and expired ones count). On a driver
     connection: local mode asks this on every request."""
