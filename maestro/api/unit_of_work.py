@@ -50,7 +50,6 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _REPLAYED_HEADERS = ("content-type", "location", "etag")
 # Never recorded: the answer carries a token's secret, which is shown once and stored nowhere.
 _UNRECORDED_PATHS = frozenset({"/maestro/tokens"})
-UOW_STATE = STATE_KEY
 DENIALS = (401, 403)  # answers that change nothing but are recorded in the audit log
 
 
@@ -157,7 +156,7 @@ class UnitOfWorkMiddleware:
             on_events=scope["app"].state.audit_sequencer.wake,
             clock=scope["app"].state.clock,
         )
-        state[UOW_STATE] = uow
+        state[STATE_KEY] = uow
         try:
             if uow.writes:
                 answer = await self._write(scope, receive, uow)

@@ -170,10 +170,7 @@ class UnitOfWork:
         events, self._events = self._events, []
         if events:
             recorder.enqueue(self.session, tenant_id=self.tenant_id, events=events, now=self.clock())
-        stack, self._stack, self._session = self._stack, None, None
-        self._auth_only = False
-        if stack is not None:
-            stack.close()
+        self._close()
         if events:
             self.notify()
 
@@ -192,7 +189,7 @@ class UnitOfWork:
         if self.active:
             if not self._auth_only:
                 raise RuntimeError("work outside the unit of work must come before its transaction")
-            self._end_auth_read()  # only the token lookup read in it; the handler's begins later
+            self._close()  # only the token lookup read in it; the handler's begins later
         with self.db.write() if writes else self.db.read() as session:
             yield DetachedScope(session, self.tenant_id)
 
@@ -203,7 +200,8 @@ class UnitOfWork:
             raise RuntimeError("a write unit of work ends only when its response is ready")
         self.commit()
 
-    def _end_auth_read(self) -> None:
+    def _close(self) -> None:
+        """End the transaction as it stands (commit of what it wrote, if anything)."""
         stack, self._stack, self._session = self._stack, None, None
         self._auth_only = False
         if stack is not None:

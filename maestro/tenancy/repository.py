@@ -68,9 +68,12 @@ def list_tokens(session: Session, tenant_id: str | None) -> Sequence[ApiTokenRow
     return session.scalars(stmt).all()
 
 
+_ANY_TOKEN = "SELECT 1 FROM api_tokens LIMIT 1"
+
+
 def any_token_on(conn: Connection) -> bool:
     """``any_token`` on a Core connection: a unit of work's, in its transaction."""
-    return conn.exec_driver_sql("SELECT 1 FROM api_tokens LIMIT 1").first() is not None
+    return conn.exec_driver_sql(_ANY_TOKEN).first() is not None
 
 
 def any_token(conn: DBAPIConnection) -> bool:
@@ -78,7 +81,7 @@ def any_token(conn: DBAPIConnection) -> bool:
     connection: local mode asks this on every request."""
     cursor = conn.cursor()
     try:
-        cursor.execute("SELECT 1 FROM api_tokens LIMIT 1")
+        cursor.execute(_ANY_TOKEN)
         return cursor.fetchone() is not None
     finally:
         cursor.close()
