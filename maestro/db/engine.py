@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -22,7 +23,7 @@ import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -44,15 +45,34 @@ def make_engine(url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, busy_timeout_ms, pool_size)
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         hide_parameters=True,  # error messages (and so logged tracebacks) never carry row values
         json_serializer=jsonb.dumps,
         json_deserializer=orjson.loads,
     )
+    event.listen(engine, "checkout", _refuse_dead_connection)
+    return engine
+
+
+def _refuse_dead_connection(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """Discard a pooled PostgreSQL connection the server has given up on, without a round
+    trip: an idle connection's socket has nothing to read unless the server wrote to it
+    (the termination notice of a restart or ``pg_terminate_backend``) or closed it.
+
+    This replaces ``pool_pre_ping``, which asked the server on every checkout: a round
+    trip per transaction, about 5% of a write's CPU. A connection lost silently (a host
+    gone, no FIN) is not seen here; its first statement fails, which the pool treats as
+    a disconnect and answers with a fresh pool (the request gets a 503, never a 500).
+    A false alarm (a server message nobody asked for) only costs a reconnect."""
+    if dbapi_conn.closed or dbapi_conn.broken:
+        raise DisconnectionError("the connection was closed")
+    poller = select.poll()
+    poller.register(dbapi_conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+    if poller.poll(0):
+        raise DisconnectionError("the server ended the connection while it was idle")
 
 
 def _sqlite_engine(url: str, busy_timeout_ms: int, pool_size: int) -> Engine:

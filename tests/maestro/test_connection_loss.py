@@ -1,0 +1,112 @@
+"""PostgreSQL connections the server ended while they sat in the pool (a restart, an
+operator's ``pg_terminate_backend``) are discarded at checkout without a round trip,
+so the next requests succeed instead of failing on a dead socket; and a request whose
+connection dies under it gets a 503, never a 500."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, event, text
+
+from maestro.app import create_app
+from maestro.config import Settings
+from maestro.db import migrate
+from maestro.db.engine import Database
+from tests.maestro.databases import PostgresServer
+
+
+@pytest.fixture
+def pg(postgres_server: PostgresServer) -> Iterator[Database]:
+    """A database of its own: the tests end every session on it."""
+    db = Database(postgres_server.create("maestro_connection_loss"))
+    migrate.upgrade(db.engine)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def quiet_client(pg: Database, tmp_path: Path) -> Iterator[TestClient]:
+    """No background passes: the pool's connections are the requests' alone."""
+    app = create_app(Settings(database_url=pg.url, data_dir=tmp_path / "data"), database=pg)
+    with TestClient(app) as client:
+        app.state.gate_follower.stop()
+        app.state.audit_sequencer.stop()
+        yield client
+
+
+def _terminate_pool(db: Database) -> int:
+    """End every other session on the test database, as a server restart would."""
+    admin = create_engine(db.url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            ended = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+    finally:
+        admin.dispose()
+    time.sleep(0.2)  # the termination notices reach the pooled sockets
+    return int(ended)
+
+
+def _pooled(db: Database) -> int:
+    return int(db.engine.pool.checkedin())  # type: ignore[attr-defined]
+
+
+def test_requests_after_the_server_ended_the_pooled_connections_succeed(
+    pg: Database, quiet_client: TestClient
+) -> None:
+    runs = [quiet_client.post("/maestro/runs", json={"name": f"r{i}", "owner": "o"}) for i in range(3)]
+    assert all(r.status_code == 201 for r in runs)
+    assert _pooled(pg) >= 1
+    assert _terminate_pool(pg) >= 1
+
+    reads = [quiet_client.get(f"/maestro/runs/{r.json()['id']}") for r in runs]
+    assert [r.status_code for r in reads] == [200, 200, 200]
+    created = quiet_client.post("/maestro/runs", json={"name": "after", "owner": "o"})
+    assert created.status_code == 201
+    assert quiet_client.get(f"/maestro/runs/{created.json()['id']}").json()["name"] == "after"
+
+
+def test_a_checkout_asks_the_server_nothing(pg: Database, quiet_client: TestClient) -> None:
+    """The liveness check is local: a request's statements are its own (no ping)."""
+    assert quiet_client.get("/maestro/runs").status_code == 200
+    seen: list[str] = []
+
+    def statement(_c: object, _cur: object, sql: str, *_: object) -> None:
+        seen.append(sql)
+
+    event.listen(pg.engine, "before_cursor_execute", statement)
+    try:
+        assert quiet_client.get("/maestro/runs").status_code == 200
+    finally:
+        event.remove(pg.engine, "before_cursor_execute", statement)
+    assert seen, "the request read the database"
+    assert not [s for s in seen if s.strip().lower() in {"select 1", ";", ""}], seen
+
+
+def test_a_connection_that_dies_during_a_request_answers_503(pg: Database, quiet_client: TestClient) -> None:
+    run = quiet_client.post("/maestro/runs", json={"name": "r", "owner": "o"}).json()
+
+    armed = [True]
+
+    def end_own_session(_c: object, _cur: object, sql: str, *_: object) -> None:
+        if armed and sql.lstrip().upper().startswith("SELECT RUNS.ID"):
+            armed.clear()
+            _terminate_pool(pg)
+
+    event.listen(pg.engine, "before_cursor_execute", end_own_session)
+    try:
+        answer = quiet_client.get(f"/maestro/runs/{run['id']}")
+    finally:
+        event.remove(pg.engine, "before_cursor_execute", end_own_session)
+    assert answer.status_code == 503, answer.text
+    assert "detail" in answer.json()
+    assert quiet_client.get(f"/maestro/runs/{run['id']}").status_code == 200
