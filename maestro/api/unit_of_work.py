@@ -33,13 +33,13 @@ from typing import Any
 
 import orjson
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maestro.api.errors import database_error_body
 from maestro.db.engine import is_disk_full
 from maestro.errors import Conflict, MaestroError, Unauthorized, ValidationFailed
+from maestro.platform.threads import run_sync
 from maestro.platform.uow import READ_METHODS, STATE_KEY, UnitOfWork, record_denial
 from maestro.services import idempotency
 from maestro.tenancy import auth
@@ -191,13 +191,13 @@ class UnitOfWorkMiddleware:
         finally:
             await _end_read(uow)
         if denial is not None:
-            await run_in_threadpool(record_denial, uow.db, uow, denial.status)
+            await run_sync(record_denial, uow.db, uow, denial.status)
         return denial
 
     async def _write(self, scope: Scope, receive: Receive, uow: UnitOfWork) -> HeldResponse | None:
         key = _idempotency_key(scope)
         if key is not None:
-            replay = await run_in_threadpool(idempotency.lookup, uow.db, key.scope, key.value, uow.now)
+            replay = await run_sync(idempotency.lookup, uow.db, key.scope, key.value, uow.now)
             if replay is not None:
                 refused = await _refuse_stale_credential(scope, uow)
                 if refused is not None:
@@ -228,9 +228,9 @@ class UnitOfWorkMiddleware:
             if key is not None and not body_read:
                 await _drain(receive, key.digest)  # a handler that stopped reading early still hashes it all
         except BaseException:
-            await run_in_threadpool(uow.rollback)
+            await run_sync(uow.rollback)
             raise
-        return await run_in_threadpool(_finish, uow, held, key)
+        return await run_sync(_finish, uow, held, key)
 
 
 async def _refuse_stale_credential(scope: Scope, uow: UnitOfWork) -> HeldResponse | None:
@@ -240,7 +240,7 @@ async def _refuse_stale_credential(scope: Scope, uow: UnitOfWork) -> HeldRespons
     try:
         await auth.current_credential(Request(scope))
     except Unauthorized as error:
-        await run_in_threadpool(record_denial, uow.db, uow, error.status_code)
+        await run_sync(record_denial, uow.db, uow, error.status_code)
         held = HeldResponse.error(error.status_code, error.to_body())
         extra = error.response_headers() or {}
         held.headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
@@ -301,7 +301,7 @@ async def _end_read(uow: UnitOfWork) -> None:
         if uow.db.dialect == "sqlite":
             uow.commit()  # ending a read of a local file never waits: no worker thread for it
         else:
-            await run_in_threadpool(uow.commit)  # a network round trip, which may stall
+            await run_sync(uow.commit)  # a network round trip, which may stall
     except DBAPIError as exc:
         log.warning("read transaction did not end cleanly", extra={"cause": type(exc.orig).__name__})
 

@@ -12,7 +12,6 @@ from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from maestro import storage
 from maestro.api.deps import BlobStoreDep, LanesDep, SettingsDep, UowDep, UploadLimitsDep
@@ -22,6 +21,7 @@ from maestro.blobs.base import BlobMissing, BlobStore
 from maestro.blobs.spool import Spool
 from maestro.errors import ArtifactNotFound, ContentCorrupt, ContentNotFound, RangeNotSatisfiable
 from maestro.models import Artifact, ErrorBody
+from maestro.platform.threads import run_sync
 from maestro.platform.uow import UnitOfWork
 
 router = APIRouter(prefix="/maestro/artifacts", tags=["artifact content"])
@@ -77,7 +77,7 @@ async def upload_artifact_content(
     ] = False,
 ) -> Response:
     """Stream the raw body into storage: 201 when attached, 200 when the same bytes were already there."""
-    content_hash = await run_in_threadpool(content_service.declared_content_hash, uow, artifact_id)
+    content_hash = await run_sync(content_service.declared_content_hash, uow, artifact_id)
     spool = Spool(
         settings.spool_dir(), settings.max_upload_bytes, content_service.hash_algorithms(content_hash)
     )
@@ -191,7 +191,7 @@ async def download_artifact_content(
     lanes: LanesDep,
 ) -> Response:
     """The bytes, only after they were re-hashed and still match their digest."""
-    _, digest, size, media_type = await run_in_threadpool(_lookup, uow, artifact_id)
+    _, digest, size, media_type = await run_sync(_lookup, uow, artifact_id)
     if digest is None or size is None:
         raise ContentNotFound()
     tag = f'"{digest}"'

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic_core import PydanticCustomError
-from starlette.concurrency import run_in_threadpool
 
 from maestro.api.deps import IntelGraphDep, PageDep, UowDep
 from maestro.api.responses import json_response, page_response
@@ -26,6 +25,7 @@ from maestro.models import (
     parse_timestamp,
 )
 from maestro.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, Cursor
+from maestro.platform.threads import run_sync
 from maestro.platform.uow import UnitOfWork
 from maestro.policies import render
 from maestro.runs import lineage as lineage_service
@@ -73,7 +73,7 @@ def _matches_none(header: str, tag: str) -> bool:
 async def create_run(body: RunCreate, uow: UowDep, intelgraph: IntelGraphDep) -> Response:
     if intelgraph is not None:  # on the event loop: a stalled IntelGraph holds no worker thread
         await intelgraph.verify(body.related_entity_ids, body.related_decision_ids)
-    return await run_in_threadpool(_create_run, uow, body)
+    return await run_sync(_create_run, uow, body)
 
 
 def _create_run(uow: UnitOfWork, body: RunCreate) -> Response:
@@ -133,7 +133,7 @@ async def update_run(
     versions = _parse_if_match(if_match)
     if intelgraph is not None:
         await intelgraph.verify(body.related_entity_ids, body.related_decision_ids)
-    return await run_in_threadpool(_update_run, uow, run_id, body, versions)
+    return await run_sync(_update_run, uow, run_id, body, versions)
 
 
 def _update_run(uow: UnitOfWork, run_id: str, body: RunUpdate, versions: list[int] | None) -> Response:

@@ -21,10 +21,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.exc import DBAPIError
-from starlette.concurrency import run_in_threadpool
 
 from maestro.db.engine import Database
 from maestro.errors import Forbidden, Unauthorized
+from maestro.platform.threads import run_sync
 from maestro.platform.uow import STATE_KEY, UnitOfWork
 from maestro.tenancy import repository, tokens
 from maestro.tenancy.principal import Principal
@@ -158,11 +158,11 @@ async def _resolve(
     rollback more, three round trips, on every request."""
     if db.dialect != "sqlite":
         uow = request.scope.get("state", {}).get(STATE_KEY) if in_uow else None
-        return await run_in_threadpool(resolve_principal, request, db, presence, mode, uow)
+        return await run_sync(resolve_principal, request, db, presence, mode, uow)
     now = datetime.now(UTC)
     verified = _identify(request, db, presence, mode, now)
     if verified.touch_due:
-        await run_in_threadpool(_touch, db, verified, now)
+        await run_sync(_touch, db, verified, now)
     return verified.principal
 
 
