@@ -10,7 +10,9 @@ Two variants change what is served, never the data or the requests: ``token``
 bootstraps an admin token before the server starts and sends it on every
 request (production auth, a token lookup per request, instead of local mode);
 ``unaudited`` serves ``bench/unaudited_app.py`` (audit recording switched off),
-only to measure what audit costs. Their rows carry their own target name.
+only to measure what audit costs; ``unrecorded`` serves ``bench/unrecorded_app.py``
+(audit on, issue 10's verdict recorder off), to tell the two apart. Their rows carry
+their own target name.
 """
 
 from __future__ import annotations
@@ -53,21 +55,30 @@ class Plan:
     only: set[str] = field(default_factory=set)
     token: bool = False  # bootstrap an admin token and send it on every request
     unaudited: bool = False  # serve bench/unaudited_app.py: audit recording is a no-op
+    unrecorded: bool = False  # serve bench/unrecorded_app.py: no verdict recorder
 
     @property
     def target(self) -> str:
         """The name rows of this variant carry: ``maestro``, ``maestro-unaudited``, ``maestro-token``..."""
-        parts = ["maestro", *(["unaudited"] if self.unaudited else []), *(["token"] if self.token else [])]
+        parts = [
+            "maestro",
+            *(["unaudited"] if self.unaudited else []),
+            *(["unrecorded"] if self.unrecorded else []),
+            *(["token"] if self.token else []),
+        ]
         return "-".join(parts)
 
     @property
     def describe(self) -> str:
         auth, audit = ("token" if self.token else "local"), ("off" if self.unaudited else "on")
-        return f"{self.target}: auth {auth}, audit {audit}"
+        recorder = "off" if self.unaudited or self.unrecorded else "on"
+        return f"{self.target}: auth {auth}, audit {audit}, verdict recorder {recorder}"
 
     @property
     def app_ref(self) -> str:
-        return "unaudited_app:app" if self.unaudited else "maestro.app:app"
+        if self.unaudited:
+            return "unaudited_app:app"
+        return "unrecorded_app:app" if self.unrecorded else "maestro.app:app"
 
 
 # ---------------------------------------------------------------- databases
@@ -243,7 +254,7 @@ def build_requests(
 
 
 def _server_env(url: str, plan: Plan) -> dict[str, str]:
-    path = [str(servers.ROOT), *([str(servers.BENCH_DIR)] if plan.unaudited else [])]
+    path = [str(servers.ROOT), *([str(servers.BENCH_DIR)] if plan.unaudited or plan.unrecorded else [])]
     return {
         "MAESTRO_DATABASE_URL": url,
         # Logging as shipped (INFO, one JSON access line per request) unless --no-access-log.

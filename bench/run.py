@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run.py [--quick] [--db sqlite,postgres] [--server uvicorn|uvicorn-nodelay|granian]
                                   [--workers N] [--loop auto|asyncio|uvloop] [--compare-servers]
-                                  [--token] [--unaudited]
+                                  [--token] [--unaudited] [--unrecorded]
 
 Default run: MLflow (reference), the bare FastAPI+SQLite ceiling, then Maestro
 on SQLite and on PostgreSQL, each scenario at concurrency 1 and 16; prints one
@@ -10,7 +10,8 @@ table and writes bench/results/<timestamp>.json. ``--compare-servers`` instead
 serves one seeded database under each server/worker configuration in turn.
 ``--token`` measures production auth (an admin token on every request) instead
 of local mode; ``--unaudited`` serves bench/unaudited_app.py (audit off) to
-measure what audit costs. bench/trust.py compares these with older trees.
+measure what audit costs; ``--unrecorded`` serves bench/unrecorded_app.py (audit on,
+issue 10's verdict recorder off). bench/trust.py compares these with older trees.
 See bench/README.md for what each figure means.
 """
 
@@ -75,6 +76,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="serve bench/unaudited_app.py (audit recording off; bench-only) as target maestro-unaudited",
     )
+    p.add_argument(
+        "--unrecorded",
+        action="store_true",
+        help="serve bench/unrecorded_app.py (verdict recorder off; bench-only) as maestro-unrecorded",
+    )
     p.add_argument("--compare-servers", action="store_true", help="1 vs 2 workers under uvicorn and granian")
     p.add_argument(
         "--specs",
@@ -111,6 +117,7 @@ def make_plan(args: argparse.Namespace) -> maestro_target.Plan:
         only={s for s in args.only.split(",") if s},
         token=args.token,
         unaudited=args.unaudited,
+        unrecorded=args.unrecorded,
     )
 
 

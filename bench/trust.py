@@ -10,7 +10,8 @@ exactly as it shipped. The builds:
 | ``base`` | before issue 9 (``db733db``) | ``--base`` worktree |
 | ``step0`` | after the unit-of-work seam only (``dede07c``) | ``--step0`` worktree |
 | ``unaudited`` | the build, audit recording off (``bench/unaudited_app.py``) | ``--tree`` (default: here) |
-| ``shipped`` | the build as shipped (local mode, audit on) | ``--tree`` |
+| ``audited`` | audit on, issue 10's recorder off (``bench/unrecorded_app.py``) | ``--tree`` |
+| ``shipped`` | the build as shipped (local mode, audit on, recorder on) | ``--tree`` |
 | ``token`` | the build with an admin token on every request | ``--tree`` |
 | ``head`` | this checkout, when ``--tree`` names another build | this checkout |
 
@@ -25,8 +26,13 @@ CPU ms per request (all server processes) at concurrency 1, and requests per sec
 at concurrency 16; targets:
 
 - step 0 alone: at most 10% more CPU per request than base, every scenario;
-- audit: ``shipped`` at most 20% more CPU per request than ``unaudited`` on writes;
-- 16 concurrent writers: ``shipped`` create-run throughput at least 75% of base's.
+- audit: ``audited`` at most 20% more CPU per request than ``unaudited`` on writes;
+- 16 concurrent writers: ``audited`` create-run throughput at least 75% of base's.
+
+Issue 9's targets are judged on ``audited``: what trust costs. The verdict recorder
+came later (issue 10) and follows the audit log (with audit off it has nothing to
+follow, so ``unaudited`` has neither); ``shipped``, which has both, is printed beside
+them with its ratios, so what the recorder adds is in the same table.
 
 The checkpoint lag (every acknowledged change in a signed checkpoint within 2 s) has
 its own script, ``bench/checkpoint_lag.py``.
@@ -70,6 +76,7 @@ def variants(args: argparse.Namespace) -> list[Variant]:
         Variant("base", args.base),
         Variant("step0", args.step0),
         Variant("unaudited", args.tree, ("--unaudited",), "maestro-unaudited"),
+        Variant("audited", args.tree, ("--unrecorded",), "maestro-unrecorded"),
         Variant("shipped", args.tree),
         Variant("token", args.tree, ("--token",), "maestro-token"),
         *([Variant("head", ROOT)] if args.tree.resolve() != ROOT else []),
@@ -187,20 +194,23 @@ def report(
                 lines.append(line)
                 ok &= passed
         for s in (w for w in WRITES if w in scenarios):
-            a, b = get("shipped", db, s, 1, "cpu"), get("unaudited", db, s, 1, "cpu")
+            a, b = get("audited", db, s, 1, "cpu"), get("unaudited", db, s, 1, "cpu")
             if a is not None and b is not None:
-                r = ratio(a, b)
-                ok &= r <= 1.20
-                lines.append(
-                    f"- shipped/unaudited CPU {s}: {r:.2f} (<= 1.20) {'PASS' if r <= 1.20 else 'FAIL'}"
-                )
-        a, b = get("shipped", db, "create_run", 16, "rps"), get("base", db, "create_run", 16, "rps")
+                line, passed = judged(f"audited/unaudited CPU {s}", ratio(a, b), 1.20, at_most=True)
+                lines.append(line)
+                ok &= passed
+            a = get("shipped", db, s, 1, "cpu")
+            if a is not None and b is not None:
+                lines.append(f"- (not judged) shipped/unaudited CPU {s}, recorder on: {ratio(a, b):.2f}")
+        b = get("base", db, "create_run", 16, "rps")
+        a = get("audited", db, "create_run", 16, "rps")
         if a is not None and b is not None:
-            r = ratio(a, b)
-            ok &= r >= 0.75
-            lines.append(
-                f"- shipped/base create_run req/s at c16: {r:.2f} (>= 0.75) {'PASS' if r >= 0.75 else 'FAIL'}"
-            )
+            line, passed = judged("audited/base create_run req/s at c16", ratio(a, b), 0.75, at_most=False)
+            lines.append(line)
+            ok &= passed
+        a = get("shipped", db, "create_run", 16, "rps")
+        if a is not None and b is not None:
+            lines.append(f"- (not judged) shipped/base create_run c16 req/s, recorder on: {ratio(a, b):.2f}")
         noise = max((e["other"] for k, e in fig.items() if k[1] == db), default=0.0)
         lines.append(f"- other processes used up to {noise:.2f} cores meanwhile (noise)")
     return "\n".join(lines), ok
@@ -213,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--base", type=Path, default=ROOT.parent / "wt" / "base")
     p.add_argument("--step0", type=Path, default=ROOT.parent / "wt" / "step0")
     p.add_argument("--tree", type=Path, default=ROOT, help="the build measured as unaudited/shipped/token")
-    p.add_argument("--only-variants", default="", help="comma list (default: all five)")
+    p.add_argument("--only-variants", default="", help="comma list (default: all six)")
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma list (default: all six)")
     p.add_argument("--workdir", type=Path, default=BENCH_DIR / ".work-trust")
     args = p.parse_args(argv)
