@@ -1,7 +1,8 @@
 """Getting events into a tenant's log: queued with their change, then sequenced.
 
-A mutation's unit of work calls ``enqueue``: one INSERT into ``audit_pending``,
-in the mutation's own transaction, so the event commits or rolls back with the
+A mutation's unit of work calls ``enqueue``: one INSERT into ``audit_pending`` (at
+the driver, ``maestro.db.driver_insert``: it runs on every change), in the
+mutation's own transaction, so the event commits or rolls back with the
 change it describes - and takes no lock, so writers of one tenant never queue
 behind each other for the log.
 
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -33,13 +34,24 @@ from maestro.audit import ranges
 from maestro.audit.event import Actor, AuditEvent, EventDraft, ObjectRef, check_draft, from_draft
 from maestro.audit.merkle import HASH_SIZE, empty_root
 from maestro.db.audit_tables import AuditEventRow, AuditHeadRow, AuditNodeRow, AuditPendingRow
+from maestro.db.driver_insert import DriverInsert
 
 _EVENTS: Table = AuditEventRow.__table__  # type: ignore[assignment]
 _HEADS: Table = AuditHeadRow.__table__  # type: ignore[assignment]
 _NODES: Table = AuditNodeRow.__table__  # type: ignore[assignment]
 _PENDING: Table = AuditPendingRow.__table__  # type: ignore[assignment]
 # Built once: a statement built per call costs more to construct and key than to run.
-_ENQUEUE = insert(_PENDING)
+_QUEUED = (
+    "tenant_id", "at", "action", "actor_token_id", "actor_role", "object_type", "object_id",
+    "request_id", "state_sha256", "status",
+)  # fmt: skip
+_ENQUEUE = DriverInsert(_PENDING, _QUEUED)
+_INSERT_EVENTS = DriverInsert(
+    _EVENTS,
+    ("tenant_id", "idx", "canonical", "leaf_hash", "at", "action", "object_type", "object_id",
+     "actor_token_id", "request_id"),
+)  # fmt: skip
+_INSERT_NODES = DriverInsert(_NODES, ("tenant_id", "level", "idx", "hash"))
 _PENDING_TENANTS = select(_PENDING.c.tenant_id).distinct()
 _OLDEST = (
     select(_PENDING.c.id)
@@ -85,21 +97,21 @@ def enqueue(session: Session, *, tenant_id: str, events: Sequence[EventDraft], n
         check_draft(draft)
     session.flush()  # the caller's pending rows first
     rows = [
-        {
-            "tenant_id": tenant_id,
-            "at": draft.at or now,
-            "action": draft.action,
-            "actor_token_id": draft.actor.token_id,
-            "actor_role": draft.actor.role,
-            "object_type": None if draft.object is None else draft.object.type,
-            "object_id": None if draft.object is None else draft.object.id,
-            "request_id": draft.request_id,
-            "state_sha256": draft.state_sha256,
-            "status": draft.status,
-        }
+        (
+            tenant_id,
+            draft.at or now,
+            draft.action,
+            draft.actor.token_id,
+            draft.actor.role,
+            None if draft.object is None else draft.object.type,
+            None if draft.object is None else draft.object.id,
+            draft.request_id,
+            draft.state_sha256,
+            draft.status,
+        )
         for draft in events
     ]
-    session.connection().execute(_ENQUEUE, rows)
+    _ENQUEUE.execute(session.connection(), rows)
 
 
 def pending_tenants(conn: Connection) -> list[str]:
@@ -154,13 +166,11 @@ def _append_at(
 ) -> list[AuditEvent]:
     built = [from_draft(draft, tenant_id, head.size + n, now) for n, draft in enumerate(events)]
     frontier, nodes = ranges.append(head.size, head.frontier, [event.leaf_hash() for event in built])
-    # Core statements on the session's connection: the ORM's bulk path cost about 1 ms
+    # Driver statements on the session's connection: the ORM's bulk path cost about 1 ms
     # more per append, for rows no one reads back in this session.
     conn = session.connection()
-    conn.execute(insert(_EVENTS), [_row(event) for event in built])
-    if nodes:
-        rows = [{"tenant_id": tenant_id, "level": lv, "idx": idx, "hash": h} for lv, idx, h in nodes]
-        conn.execute(insert(_NODES), rows)
+    _INSERT_EVENTS.execute(conn, [_row(event) for event in built])
+    _INSERT_NODES.execute(conn, [(tenant_id, lv, idx, h) for lv, idx, h in nodes])
     conn.execute(
         update(_HEADS)
         .where(_HEADS.c.tenant_id == tenant_id)
@@ -203,16 +213,16 @@ def _select_head(session: Session, tenant_id: str) -> Head | None:
     return Head(size, root, frontier)
 
 
-def _row(event: AuditEvent) -> dict[str, object]:
-    return {
-        "tenant_id": event.tenant_id,
-        "idx": event.index,
-        "canonical": event.canonical().decode(),
-        "leaf_hash": event.leaf_hash(),
-        "at": event.at,
-        "action": event.action,
-        "object_type": None if event.object is None else event.object.type,
-        "object_id": None if event.object is None else event.object.id,
-        "actor_token_id": event.actor.token_id,
-        "request_id": event.request_id,
-    }
+def _row(event: AuditEvent) -> tuple[object, ...]:
+    return (
+        event.tenant_id,
+        event.index,
+        event.canonical().decode(),
+        event.leaf_hash(),
+        event.at,
+        event.action,
+        None if event.object is None else event.object.type,
+        None if event.object is None else event.object.id,
+        event.actor.token_id,
+        event.request_id,
+    )

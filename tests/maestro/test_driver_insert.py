@@ -1,0 +1,65 @@
+"""``DriverInsert`` writes the rows Core would: the same values read back on both
+databases (times in another zone stored as UTC, NULLs, integers, bytes), one row or
+many, and a column the table lacks is refused when the statement is declared."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Table, delete, insert, select
+
+from maestro.db.audit_tables import AuditNodeRow, AuditPendingRow
+from maestro.db.driver_insert import DriverInsert
+from maestro.db.engine import Database
+
+PENDING: Table = AuditPendingRow.__table__  # type: ignore[assignment]
+NODES: Table = AuditNodeRow.__table__  # type: ignore[assignment]
+COLUMNS = ("tenant_id", "at", "action", "actor_token_id", "actor_role", "object_type", "object_id",
+           "request_id", "state_sha256", "status")  # fmt: skip
+ROWS = [
+    ("default", datetime(2026, 12, 3, 14, 5, 6, 789012, tzinfo=timezone(timedelta(hours=5))), "run.created",
+     None, "admin", "run", "r-1", "req-1", "ab" * 32, None),
+    ("t2", datetime(2026, 1, 1, tzinfo=UTC), "auth.denied", "tok", "none", None, None, None, None, 401),
+]  # fmt: skip
+
+
+def _read(db: Database, tenants: tuple[str, ...]) -> list[tuple[object, ...]]:
+    columns = [PENDING.c[name] for name in COLUMNS]
+    with db.read() as session:
+        rows = session.execute(
+            select(*columns).where(PENDING.c.tenant_id.in_(tenants)).order_by(PENDING.c.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_the_rows_read_back_as_cores_do(maestro_store: Database) -> None:
+    with maestro_store.write() as session:
+        session.connection().execute(insert(PENDING), [dict(zip(COLUMNS, row, strict=True)) for row in ROWS])
+    by_core = _read(maestro_store, ("default", "t2"))
+    with maestro_store.write() as session:
+        session.execute(delete(PENDING))
+    with maestro_store.write() as session:
+        DriverInsert(PENDING, COLUMNS).execute(session.connection(), ROWS)
+    by_driver = _read(maestro_store, ("default", "t2"))
+    assert by_driver == by_core
+    assert by_driver[0][1] == datetime(2026, 12, 3, 9, 5, 6, 789012, tzinfo=UTC)  # stored as UTC
+    assert by_driver[1][9] == 401
+    assert by_driver[0][3] is None
+
+
+def test_one_row_and_bytes(maestro_store: Database) -> None:
+    with maestro_store.write() as session:
+        DriverInsert(NODES, ("tenant_id", "level", "idx", "hash")).execute(
+            session.connection(), [("default", 3, 7, b"\x00\xff" * 16)]
+        )
+        DriverInsert(NODES, ("tenant_id", "level", "idx", "hash")).execute(session.connection(), [])
+    with maestro_store.read() as session:
+        assert session.execute(select(NODES.c.level, NODES.c.idx, NODES.c.hash)).all() == [
+            (3, 7, b"\x00\xff" * 16)
+        ]
+
+
+def test_a_column_the_table_lacks_is_refused() -> None:
+    with pytest.raises(ValueError, match="audit_pending has no column 'nope'"):
+        DriverInsert(PENDING, ("tenant_id", "nope"))
