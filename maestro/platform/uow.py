@@ -200,10 +200,15 @@ class UnitOfWork:
             raise RuntimeError("a write unit of work ends only when its response is ready")
         self.commit()
 
-    def _close(self) -> None:
-        """End the transaction as it stands (commit of what it wrote, if anything)."""
+    def _detach(self) -> ExitStack | None:
+        """Forget the transaction (a later ``session`` begins anew); its stack, to end it."""
         stack, self._stack, self._session = self._stack, None, None
         self._auth_only = False
+        return stack
+
+    def _close(self) -> None:
+        """End the transaction as it stands (commit of what it wrote, if anything)."""
+        stack = self._detach()
         if stack is not None:
             stack.close()
 
@@ -211,8 +216,7 @@ class UnitOfWork:
         """End the transaction, discarding what it wrote and its audit events; a later
         ``session`` begins anew."""
         self._events = []
-        stack, self._stack, self._session = self._stack, None, None
-        self._auth_only = False
+        stack = self._detach()
         if stack is not None:
             stack.__exit__(_RolledBack, _RolledBack(), None)
 

@@ -154,8 +154,8 @@ async def _resolve(
     thread hop; a due ``last_used_at`` write, which may wait for the writer lock, and
     every PostgreSQL round trip (a stalled server must not stall the loop) run in a
     worker thread. On PostgreSQL the lookup is the first read of the request's unit of
-    work (``in_uow``): a pooled connection of its own cost a checkout, a ping and a
-    rollback more, three round trips, on every request."""
+    work (``in_uow``): a pooled connection of its own cost a checkout and a rollback
+    more on every request."""
     if db.dialect != "sqlite":
         uow = request.scope.get("state", {}).get(STATE_KEY) if in_uow else None
         return await run_sync(resolve_principal, request, db, presence, mode, uow)
