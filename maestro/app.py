@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.token_presence = auth.TokenPresence(db)
     app.state.gate_follower = GateFollower(db, lambda: state_signer(app.state))
     app.state.audit_sequencer = Sequencer(db, after_pass=app.state.gate_follower.wake)
+    app.state.gate_follower.on_recorded = app.state.audit_sequencer.wake_for  # its verdicts' events
     app.state.route_roles = dict(ROUTE_ROLES)  # an app built for tests may add its own routes
     app.state.settings = settings
     app.state.clock = utc_now  # each request's clock (UnitOfWork.now); tests may set their own

@@ -153,7 +153,7 @@ class UnitOfWorkMiddleware:
             writes=scope["method"] not in READ_METHODS,
             request_id=state.get("request_id", ""),
             state=state,
-            on_events=scope["app"].state.audit_sequencer.wake,
+            on_events=scope["app"].state.audit_sequencer.wake_for,
             clock=scope["app"].state.clock,
         )
         state[STATE_KEY] = uow

@@ -49,6 +49,11 @@ class BackgroundLoop:
             self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
 
+    @property
+    def stopping(self) -> bool:
+        """``stop`` was called: the pass running now is among the last."""
+        return self._stop.is_set()
+
     def wake(self) -> None:
         """There is work: run a pass soon."""
         self._wake.set()

@@ -85,7 +85,7 @@ class UnitOfWork:
         principal: Principal | None = None,
         state: MutableMapping[str, Any] | None = None,
         clock: Callable[[], datetime] = utc_now,
-        on_events: Callable[[], object] | None = None,
+        on_events: Callable[[str], object] | None = None,
     ) -> None:
         self.db = db
         self.writes = writes
@@ -175,10 +175,11 @@ class UnitOfWork:
             self.notify()
 
     def notify(self) -> None:
-        """Events were committed: hand them on (an HTTP request wakes the server's
-        sequencer; a CLI command integrates its own, since no server may be running)."""
+        """Events of this unit of work's tenant were committed: hand them on (an HTTP
+        request wakes the server's sequencer for the tenant; a CLI command integrates its
+        own, since no server may be running)."""
         if self._on_events is not None:
-            self._on_events()
+            self._on_events(self.tenant_id)
 
     @contextmanager
     def outside(self, *, writes: bool = False) -> Iterator[DetachedScope]:
@@ -232,7 +233,7 @@ def unit_of_work(
         writes=writes,
         request_id=request_id,
         principal=principal,
-        on_events=lambda: sequencer.integrate_now(db, uow.tenant_id),  # no server may be running
+        on_events=lambda tenant_id: sequencer.integrate_now(db, tenant_id),  # no server may be running
     )
     try:
         yield uow

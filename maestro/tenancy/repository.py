@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Table, bindparam, exists, select, update
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session
 
+from maestro.db.driver import driver_cursor
 from maestro.db.tenancy_tables import ApiTokenRow, TenantRow
 
 
@@ -72,8 +73,11 @@ _ANY_TOKEN = "SELECT 1 FROM api_tokens LIMIT 1"
 
 
 def any_token_on(conn: Connection) -> bool:
-    """``any_token`` on a Core connection: a unit of work's, in its transaction."""
-    return conn.exec_driver_sql(_ANY_TOKEN).first() is not None
+    """``any_token`` on a Core connection: a unit of work's, in its transaction (on its
+    driver cursor: local mode asks it on every request)."""
+    with driver_cursor(conn) as cursor:
+        cursor.execute(_ANY_TOKEN)
+        return cursor.fetchone() is not None
 
 
 def any_token(conn: DBAPIConnection) -> bool:

@@ -104,24 +104,36 @@ def catch_up(db: Database, signer: Signer, tenant_id: str) -> None:
     sequencer.integrate_now(db, tenant_id)  # what a racing evaluator recorded meanwhile
 
 
-def follow_all(db: Database, signer: Signer, *, clock: Callable[[], datetime] = _now) -> int:
-    """One pass over every tenant whose log grew past its cursor."""
+def follow_all(
+    db: Database,
+    signer: Signer,
+    *,
+    clock: Callable[[], datetime] = _now,
+    on_recorded: Callable[[str], object] | None = None,
+) -> int:
+    """One pass over every tenant whose log grew past its cursor; ``on_recorded`` is told
+    each tenant whose evaluations (and their queued events) were recorded."""
     with db.read() as session:
         sizes, seen = repository.tree_sizes(session), repository.cursors(session)
-    return sum(
-        follow_tenant(db, signer, tenant, clock=clock)
-        for tenant, size in sorted(sizes.items())
-        if size > seen.get(tenant, 0)
-    )
+    recorded = 0
+    for tenant, size in sorted(sizes.items()):
+        if size > seen.get(tenant, 0):
+            made = follow_tenant(db, signer, tenant, clock=clock)
+            if made and on_recorded is not None:
+                on_recorded(tenant)
+            recorded += made
+    return recorded
 
 
 class GateFollower(BackgroundLoop):
     """The process's evaluator thread: ``follow_all`` when the sequencer grew a log and
-    every ``interval`` s (for what other replicas integrated)."""
+    every ``interval`` s (for what other replicas integrated). ``on_recorded`` (the
+    sequencer's ``wake_for``) hears of each tenant it queued ``gate.evaluated`` events in."""
 
     def __init__(self, db: Database, signer: Callable[[], Signer], *, interval: float = 1.0) -> None:
+        self.on_recorded: Callable[[str], object] | None = None
         super().__init__(
-            lambda: follow_all(db, signer()),
+            lambda: follow_all(db, signer(), on_recorded=self.on_recorded),
             name="maestro-gate-evaluator",
             log=log,
             what="gate evaluation",

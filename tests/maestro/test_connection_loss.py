@@ -1,7 +1,8 @@
 """PostgreSQL connections the server ended while they sat in the pool (a restart, an
 operator's ``pg_terminate_backend``) are discarded at checkout without a round trip,
 so the next requests succeed instead of failing on a dead socket; and a request whose
-connection dies under it gets a 503, never a 500."""
+connection dies under it gets a 503, never a 500 (the statements sent on a driver cursor,
+``maestro.db.driver``, included)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Connection, Table, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 
 from maestro.app import create_app
 from maestro.config import Settings
 from maestro.db import migrate
+from maestro.db.audit_tables import AuditNodeRow
+from maestro.db.driver_insert import DriverInsert
 from maestro.db.engine import Database
+from maestro.tenancy.repository import any_token_on
 from tests.maestro.databases import PostgresServer
+
+NODES: Table = AuditNodeRow.__table__  # type: ignore[assignment]
 
 
 @pytest.fixture
@@ -115,3 +122,36 @@ def test_a_connection_that_dies_during_a_request_answers_503(pg: Database, quiet
     assert answer.status_code == 503, answer.text
     assert "detail" in answer.json()
     assert quiet_client.get(f"/maestro/runs/{run['id']}").status_code == 200
+
+
+def _own_pid(conn: object) -> int:
+    return int(conn.connection.dbapi_connection.info.backend_pid)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("statement", ["token check", "one row", "copy"])
+def test_a_driver_statement_on_a_lost_connection_is_a_database_error_that_invalidates_it(
+    pg: Database, statement: str
+) -> None:
+    """The statements sent on a driver cursor (``maestro.db.driver``) fail as Core's would:
+    a DBAPIError that says the connection was lost (so it maps to 503), the connection is
+    invalidated rather than pooled again, and the next checkout works."""
+    insert = DriverInsert(NODES, ("tenant_id", "level", "idx", "hash"))
+    rows = [("default", 0, n, b"\x01" * 32) for n in range(1 if statement == "one row" else 3)]
+
+    def send(conn: Connection) -> None:
+        if statement == "token check":
+            any_token_on(conn)
+        else:
+            insert.execute(conn, rows)
+
+    with pg.engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+        lost_pid = _own_pid(conn)
+        _terminate_pool(pg)
+        with pytest.raises(DBAPIError) as caught:
+            send(conn)
+        assert caught.value.connection_invalidated
+        assert conn.invalidated
+    with pg.engine.connect() as conn:
+        assert _own_pid(conn) != lost_pid
+        assert any_token_on(conn) is False

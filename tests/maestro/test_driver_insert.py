@@ -60,6 +60,19 @@ def test_one_row_and_bytes(maestro_store: Database) -> None:
         ]
 
 
+def test_many_rows_of_bytes_every_byte_value(maestro_store: Database) -> None:
+    """Several rows go to PostgreSQL as one COPY: bytes that COPY's text format escapes
+    (backslash, tab, newline, NUL) come back unchanged."""
+    hashes = [bytes(range(n, n + 32)) for n in range(0, 256, 32)]
+    with maestro_store.write() as session:
+        DriverInsert(NODES, ("tenant_id", "level", "idx", "hash")).execute(
+            session.connection(), [("t\\ab\tc", 0, n, h) for n, h in enumerate(hashes)]
+        )
+    with maestro_store.read() as session:
+        rows = session.execute(select(NODES.c.tenant_id, NODES.c.hash).order_by(NODES.c.idx)).all()
+    assert rows == [("t\\ab\tc", h) for h in hashes]
+
+
 def test_a_column_the_table_lacks_is_refused() -> None:
     with pytest.raises(ValueError, match="audit_pending has no column 'nope'"):
         DriverInsert(PENDING, ("tenant_id", "nope"))

@@ -128,26 +128,59 @@ def test_concurrent_sequencers_never_fork_a_tree(maestro_store: Database) -> Non
         assert (head.size, head.root) == (240, merkle.root([r.leaf_hash for r in rows]))
 
 
+def _wait_until_empty(db: Database, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while _pending(db) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return _pending(db) == 0
+
+
 def test_the_background_sequencer_integrates_within_its_deadline(maestro_store: Database) -> None:
     worker = sequencer.Sequencer(maestro_store, interval=0.5, settle=0.05)
     worker.start()
     try:
         _enqueue(maestro_store, "alpha", 0)  # another process's event: found by the periodic pass
-        deadline = time.monotonic() + 2
-        while _pending(maestro_store) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert _pending(maestro_store) == 0
+        assert _wait_until_empty(maestro_store, 2)
         _enqueue(maestro_store, "alpha", 1)
-        worker.wake()  # this process's commit: integrated at once (after settle)
-        deadline = time.monotonic() + 0.4
-        while _pending(maestro_store) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert _pending(maestro_store) == 0
+        worker.wake_for("alpha")  # this process's commit: integrated at once (after settle)
+        assert _wait_until_empty(maestro_store, 0.4)
         _enqueue(maestro_store, "alpha", 2)
     finally:
         worker.stop()  # a last pass at shutdown
     assert _pending(maestro_store) == 0
     assert _requests(maestro_store, "alpha") == ["req-0", "req-1", "req-2"]
+
+
+def test_a_woken_pass_takes_its_tenants_and_a_survey_finds_the_rest(maestro_store: Database) -> None:
+    """Woken for alpha, a pass integrates alpha only (no survey of the queue); beta's event,
+    queued by another process, waits for the periodic survey, which comes even while wakes
+    for alpha never stop; the pass at stop takes every tenant."""
+    worker = sequencer.Sequencer(maestro_store, interval=1.0, settle=0.02)
+    worker.start()
+    try:
+        assert _wait_until_empty(maestro_store, 1)  # the first pass, a survey, is over
+        time.sleep(0.1)
+        _enqueue(maestro_store, "beta", 0)
+        _enqueue(maestro_store, "alpha", 1)
+        worker.wake_for("alpha")
+        deadline = time.monotonic() + 0.5
+        while _requests(maestro_store, "alpha") != ["req-1"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _requests(maestro_store, "alpha") == ["req-1"]
+        assert _requests(maestro_store, "beta") == []  # not woken for, not yet surveyed
+        start, n = time.monotonic(), 2
+        while _requests(maestro_store, "beta") == [] and time.monotonic() - start < 3:
+            _enqueue(maestro_store, "alpha", n)  # a busy tenant keeps waking it
+            worker.wake_for("alpha")
+            n += 1
+            time.sleep(0.03)
+        assert _requests(maestro_store, "beta") == ["req-0"]
+        assert time.monotonic() - start < 1.5  # within the survey interval, not after the load
+        _enqueue(maestro_store, "gamma", 99)  # never woken for
+    finally:
+        worker.stop()
+    assert _pending(maestro_store) == 0
+    assert _requests(maestro_store, "gamma") == ["req-99"]
 
 
 def test_an_event_the_sequencer_could_not_build_is_refused_when_queued(maestro_store: Database) -> None:

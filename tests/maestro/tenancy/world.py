@@ -151,6 +151,10 @@ def build_world(
         )
         world.runs.append(expect(client.post("/maestro/runs", json=body, headers=headers), 201))
     first, second = world.runs[0]["id"], world.runs[1]["id"]
+    # a verdict on the bare run now, another once it has artifacts: the first run has two
+    # recorded evaluations (a second page to page to) whenever the background passes run
+    judged = client.get(f"/maestro/runs/{first}/gate-evaluations", headers=world.admin)
+    assert judged.status_code == 200, judged.text
     _artifact(client, world, first, "sbom", "bom-0.json", sbom(tenant, 0))
     _artifact(client, world, first, "other", "bundle.zip", archive(tenant))
     _artifact(client, world, second, "sbom", "bom-1.json", sbom(tenant, 1))

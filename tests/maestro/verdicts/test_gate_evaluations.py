@@ -348,3 +348,23 @@ def test_a_rego_policy_is_evaluated_at_most_once_per_input_change(
     evaluated = counting.evaluations
     _evaluations(client, run["id"])
     assert counting.evaluations == evaluated
+
+
+def test_the_evaluator_names_each_tenant_it_queued_verdict_events_in(
+    client: TestClient, maestro_store: Database, make_run: Callable[..., dict[str, Any]]
+) -> None:
+    """What the background evaluator tells the sequencer (``on_recorded``): the tenants whose
+    ``gate.evaluated`` events it just queued, so they join the log without waiting for the
+    sequencer's periodic survey; a pass that records nothing names no one."""
+    app = client.app
+    app.state.gate_follower.stop()  # type: ignore[attr-defined]
+    app.state.audit_sequencer.stop()  # type: ignore[attr-defined]
+    make_run()
+    sequencer.integrate_now(maestro_store, "default")
+    signer = state_signer(app.state)  # type: ignore[attr-defined]
+    told: list[str] = []
+    assert follower.follow_all(maestro_store, signer, on_recorded=told.append) == 1
+    assert told == ["default"]
+    assert sequencer.integrate_now(maestro_store, "default") == 1  # its gate.evaluated event
+    assert follower.follow_all(maestro_store, signer, on_recorded=told.append) == 0
+    assert told == ["default"]
