@@ -5,7 +5,8 @@ can recompute a leaf hash with any JCS implementation. The event's own
 ``index`` (its position in the tenant's tree) and ``tenant_id`` are inside the
 hashed bytes: moving, inserting or deleting an event changes the leaves from
 that point, and an event cannot be replayed into another tenant's log.
-Measured cost of ``canonical()``: about 60 µs an event (pure Python).
+Measured cost of ``canonical()``: about 20-60 µs an event (pure Python; 20 µs by timeit for a
+run.create event on a quiet machine).
 """
 
 from __future__ import annotations

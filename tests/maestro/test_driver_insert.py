@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Table, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from maestro.db.audit_tables import AuditNodeRow, AuditPendingRow
 from maestro.db.driver_insert import DriverInsert
@@ -76,3 +77,21 @@ def test_many_rows_of_bytes_every_byte_value(maestro_store: Database) -> None:
 def test_a_column_the_table_lacks_is_refused() -> None:
     with pytest.raises(ValueError, match="audit_pending has no column 'nope'"):
         DriverInsert(PENDING, ("tenant_id", "nope"))
+
+
+@pytest.mark.parametrize("rows", [1, 3], ids=["one row", "many rows"])
+def test_a_refused_row_is_sqlalchemys_integrity_error_and_the_connection_stays(
+    maestro_store: Database, rows: int
+) -> None:
+    """A statement the database refuses (a duplicate key, not a lost connection) comes out as
+    SQLAlchemy's IntegrityError, as Core's would, and does not invalidate the connection."""
+    insert_nodes = DriverInsert(NODES, ("tenant_id", "level", "idx", "hash"))
+    with maestro_store.write() as session:
+        insert_nodes.execute(session.connection(), [("default", 0, 0, b"\x01" * 32)])
+    with maestro_store.engine.connect() as conn:
+        duplicate = [("default", 0, n, b"\x02" * 32) for n in range(rows)]  # idx 0 is taken
+        with pytest.raises(IntegrityError):
+            insert_nodes.execute(conn, duplicate)
+        assert not conn.invalidated
+        conn.rollback()
+        assert conn.exec_driver_sql("SELECT count(*) FROM audit_nodes").scalar_one() == 1
