@@ -36,6 +36,11 @@ them with its ratios, so what the recorder adds is in the same table.
 
 The checkpoint lag (every acknowledged change in a signed checkpoint within 2 s) has
 its own script, ``bench/checkpoint_lag.py``.
+
+The builds run one after another here, so the host's speed drifting between them moves
+their ratios; ``bench/paired.py`` serves them side by side, takes short bursts in turn
+and judges the same targets on per-round ratios. Use it for a verdict; this script
+still gives every scenario and the ``token`` and ``step0`` builds.
 """
 
 from __future__ import annotations
