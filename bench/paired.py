@@ -249,15 +249,19 @@ def report(db: str, fig: Figures, names: list[str]) -> tuple[list[str], bool]:
             continue
         r, text = paired_ratio(cell["audited"], cell["unaudited"], "cpu_ms")
         if scenario in trust.WRITES:
-            ok &= r <= 1.20
-            lines.append(f"- audited/unaudited CPU {scenario}: {text} (<= 1.20) {_verdict(r <= 1.20)}")
+            passed = r <= trust.AUDIT_CPU_AT_MOST
+            ok &= passed
+            limit = f"(<= {trust.AUDIT_CPU_AT_MOST:.2f})"
+            lines.append(f"- audited/unaudited CPU {scenario}: {text} {limit} {_verdict(passed)}")
         else:
             lines.append(f"- (control, not judged) audited/unaudited CPU {scenario}: {text}")
     cell = fig.get(("create_run", 16), {})
     if "audited" in cell and "base" in cell:
         r, text = paired_ratio(cell["audited"], cell["base"], "rps")
-        ok &= r >= 0.75
-        lines.append(f"- audited/base create_run req/s at c16: {text} (>= 0.75) {_verdict(r >= 0.75)}")
+        passed = r >= trust.C16_AT_LEAST
+        ok &= passed
+        limit = f"(>= {trust.C16_AT_LEAST:.2f})"
+        lines.append(f"- audited/base create_run req/s at c16: {text} {limit} {_verdict(passed)}")
     if "shipped" in cell and "base" in cell:
         text = paired_ratio(cell["shipped"], cell["base"], "rps")[1]
         lines.append(f"- (not judged) shipped/base create_run c16 req/s, recorder on: {text}")
@@ -291,13 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     cells = [(s, int(c)) for s, _, c in (x.partition(":") for x in args.cells.split(",") if x)]
     wanted = [n for n in args.only_variants.split(",") if n]
-    chosen = [v for v in trust.variants(args) if v.name in wanted]
-    for v in chosen:
-        if not (v.tree / ".venv" / "bin" / "python").exists():
-            p.error(f"{v.name}: no venv in {v.tree}; see bench/trust.py for how to make the worktree")
-    if args.report:
+    if args.report:  # saved runs need no builds
         figures, head = pooled(args.report), "pooled: " + " ".join(str(f) for f in args.report)
     else:
+        chosen = [v for v in trust.variants(args) if v.name in wanted]
+        for v in chosen:
+            if not (v.tree / ".venv" / "bin" / "python").exists():
+                p.error(f"{v.name}: no venv in {v.tree}; see bench/trust.py for how to make the worktree")
         figures, head = run_all(chosen, cells, args)
     text: list[str] = [head]
     ok = True
